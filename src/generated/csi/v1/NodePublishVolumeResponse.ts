@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/csi/v1/csi.proto
+
+
+export interface NodePublishVolumeResponse {
+}
+
+export interface NodePublishVolumeResponse__Output {
+}

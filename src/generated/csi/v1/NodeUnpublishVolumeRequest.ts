@@ -1,0 +1,12 @@
+// Original file: /work/main/proto/csi/v1/csi.proto
+
+
+export interface NodeUnpublishVolumeRequest {
+  'volume_id'?: (string);
+  'target_path'?: (string);
+}
+
+export interface NodeUnpublishVolumeRequest__Output {
+  'volume_id': (string);
+  'target_path': (string);
+}
