@@ -1,0 +1,114 @@
+// The plain-object contract between the pure provider core (parameters,
+// validation, formats, history) and the orchestrating AzureProvider. Nothing
+// here touches the network, gRPC or Kubernetes.
+export { ProviderError } from "./errors.js";
+
+export type ObjectType = "secret" | "key" | "cert";
+
+export interface KeyVaultObject {
+  objectName: string;
+  /** As written in the SPC (trimmed); only "secret" | "key" | "cert" can be fetched. */
+  objectType: string;
+  objectVersion: string;
+  objectVersionHistory: number;
+  /** Defaulted to objectName when empty. */
+  objectAlias: string;
+  /** Lowercased: "pem" | "pfx". */
+  objectFormat: string;
+  /** Lowercased: "utf-8" | "hex" | "base64". */
+  objectEncoding: string;
+  /** Raw octal text, "" when unset. */
+  filePermission: string;
+}
+
+export type AuthConfig =
+  | {
+      mode: "WorkloadIdentity";
+      tenantId: string;
+      clientId: string;
+      /** Token for audience api://AzureADTokenExchange. */
+      serviceAccountToken: string;
+      podNamespace: string;
+      serviceAccountName?: string;
+    }
+  | { mode: "ServicePrincipal"; tenantId: string; clientId: string; clientSecret: string }
+  | { mode: "VMManagedIdentity"; /** "" = system-assigned */ userAssignedIdentityId: string }
+  | { mode: "PodIdentity"; podName: string; podNamespace: string }
+  | {
+      mode: "AzureTokenProxy";
+      tenantId: string;
+      clientId: string;
+      /** Token for audience api://AKSIdentityBinding. */
+      serviceAccountToken: string;
+    };
+
+export interface CloudEnvironment {
+  name: string;
+  /** Authority host, with trailing slash (e.g. https://login.microsoftonline.com/). */
+  activeDirectoryEndpoint: string;
+  /** e.g. vault.azure.net */
+  keyVaultDNSSuffix: string;
+  /** e.g. https://vault.azure.net/ (the pod-identity resource, trailing slash trimmed by the caller). */
+  keyVaultEndpoint: string;
+}
+
+export interface MountPlan {
+  podName: string;
+  podNamespace: string;
+  keyvaultName: string;
+  /** https://<name>.<suffix>/ */
+  vaultUrl: string;
+  tenantId: string;
+  cloud: CloudEnvironment;
+  auth: AuthConfig;
+  objects: KeyVaultObject[];
+  defaultMode: number;
+}
+
+export interface ProviderDefaults {
+  /** --cloud-name, default AzurePublicCloud */
+  cloudName: string;
+  constructPemChain: boolean;
+  writeCertAndKeyInSeparateFiles: boolean;
+}
+
+export interface FetchedSecret {
+  value: string;
+  contentType?: string;
+  kid?: string;
+  version: string;
+}
+
+export interface FetchedKey {
+  jwk: {
+    kty: string;
+    n?: Uint8Array | string;
+    e?: Uint8Array | string;
+    crv?: string;
+    x?: Uint8Array | string;
+    y?: Uint8Array | string;
+  };
+  version: string;
+}
+
+export interface FetchedCertificate {
+  cer: Uint8Array;
+  version: string;
+}
+
+/** One output file; path is relative to the volume. */
+export interface OutFile {
+  path: string;
+  contents: Buffer;
+}
+
+export interface VersionInfo {
+  version: string;
+  enabled: boolean | undefined;
+  createdOn: Date | undefined;
+}
+
+export { planMount } from "./parameters.js";
+export { secretFiles, keyFiles, certFiles } from "./format/files.js";
+export { fileMode, objectFileName, objectId, historyFileName, historyObjectId, checkFetchableType } from "./objects.js";
+export { selectHistory } from "./history.js";
