@@ -7,7 +7,7 @@ import * as https from "node:https";
 import type { Logger } from "../util/logger.js";
 import { redact, registerSecretValue } from "../util/redact.js";
 import type { KubeConfig } from "./config.js";
-import { KubeError, type Status } from "./errors.js";
+import { KubeError } from "./errors.js";
 import type { KubeList } from "./types.js";
 
 export interface RequestOptions {
@@ -299,7 +299,7 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
         o.signal.removeEventListener("abort", onAbort);
         req.destroy();
         if (err === undefined) resolve();
-        else reject(err);
+        else reject(err instanceof Error ? err : new Error(String(err)));
       };
       const touch = () => {
         clearTimeout(idle);
