@@ -299,7 +299,7 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
         o.signal.removeEventListener("abort", onAbort);
         req.destroy();
         if (err === undefined) resolve();
-        else reject(err instanceof Error ? err : new Error(String(err)));
+        else reject(err instanceof Error ? err : new Error("watch failed"));
       };
       const touch = () => {
         clearTimeout(idle);
