@@ -7,3 +7,18 @@ export class ProviderError extends Error {
     this.name = "ProviderError";
   }
 }
+
+interface ObjectRef {
+  objectType: string;
+  objectName: string;
+  objectVersion: string;
+}
+
+/** Upstream wrapObjectTypeError: "failed to get objectType:T, objectName:N, objectVersion:V: <cause>". */
+export function wrapObjectError(obj: ObjectRef, cause: unknown): ProviderError {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return new ProviderError(
+    `failed to get objectType:${obj.objectType}, objectName:${obj.objectName}, objectVersion:${obj.objectVersion}: ${text}`,
+    { cause },
+  );
+}

@@ -70,6 +70,11 @@ export interface ProviderDefaults {
   cloudName: string;
   constructPemChain: boolean;
   writeCertAndKeyInSeparateFiles: boolean;
+  /**
+   * --cloud-name resolved once at startup (resolveCloud), as upstream does;
+   * when absent, cloudName is resolved on each mount.
+   */
+  defaultCloud?: CloudEnvironment;
 }
 
 export interface FetchedSecret {
@@ -110,5 +115,8 @@ export interface VersionInfo {
 
 export { planMount } from "./parameters.js";
 export { secretFiles, keyFiles, certFiles } from "./format/files.js";
-export { fileMode, objectFileName, objectId, historyFileName, historyObjectId, checkFetchableType } from "./objects.js";
+export { objectFileName, objectId, historyFileName, historyObjectId } from "./objects.js";
+export { fileMode, checkFetchableType } from "./validate.js";
+export { resolveCloud, DEFAULT_CLOUD_NAME } from "./clouds.js";
+export { wrapObjectError } from "./errors.js";
 export { selectHistory } from "./history.js";
