@@ -81,7 +81,7 @@ export class NodeService {
     const podNamespace = ctx[CTX.podNamespace] ?? "";
     const podUid = ctx[CTX.podUid] ?? "";
     const pod = `${podNamespace}/${podName}`;
-    for (const v of [req.secrets[CTX.tokens], ctx[CTX.tokens], ...Object.values(req.secrets)]) registerSecretValue(v);
+    registerSensitive(req.secrets, ctx);
 
     let provider = ctx[CTX.providerName] ?? "";
     let reason: FailureReason | "" = "FailedToMount";
@@ -222,6 +222,7 @@ export class NodeService {
       setReason(""); // upstream quirk: a failed lookup has an empty error_type
       throw new Error(
         `error connecting to provider ${JSON.stringify(providerName)}: ${msg(e)} (searched ${config.providerDirs.join(", ")})`,
+        { cause: e },
       );
     }
     setReason("GRPCProviderError");
@@ -288,7 +289,7 @@ export class NodeService {
     try {
       await this.locks.run(target, async () => {
         // Empty the tmpfs first so a failed unmount never leaves secrets behind.
-        let entries: string[] = [];
+        let entries: string[];
         try {
           entries = await fs.readdir(target);
         } catch (e) {
@@ -314,6 +315,20 @@ export class NodeService {
     } catch (e) {
       metrics.nodeUnpublishError();
       throw e;
+    }
+  }
+}
+
+/** Remember token and secret values so every log line and error scrubs them. */
+function registerSensitive(secrets: Record<string, string>, ctx: Record<string, string>): void {
+  for (const v of Object.values(secrets)) registerSecretValue(v);
+  for (const raw of [secrets[CTX.tokens], ctx[CTX.tokens]]) {
+    if (!raw) continue;
+    try {
+      const parsed = JSON.parse(raw) as Record<string, { token?: string }>;
+      for (const t of Object.values(parsed)) registerSecretValue(t?.token);
+    } catch {
+      /* not JSON: the raw value is registered above when it came in secrets */
     }
   }
 }

@@ -34,7 +34,7 @@ function klogText(obj: Record<string, unknown>): string {
   const head =
     `${sev}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ` +
     `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000` +
-    ` ${String(process.pid).padStart(7)} ${String(obj.logger ?? "akv-csi")}]`;
+    ` ${String(process.pid).padStart(7)} ${typeof obj.logger === "string" ? obj.logger : "akv-csi"}]`;
   const parts = [head, JSON.stringify(obj.msg ?? "")];
   for (const [k, v] of Object.entries(obj)) {
     if (k === "time" || k === "level" || k === "msg" || k === "logger" || k === "v") continue;
@@ -73,7 +73,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 function errorFields(err: unknown): Fields {
   if (err === undefined) return {};
   if (err instanceof Error) return { err: err.message };
-  return { err: String(err) };
+  return { err: typeof err === "string" ? err : JSON.stringify(err) };
 }
 
 function wrap(p: pino.Logger, verbosity: number): Logger {

@@ -20,8 +20,8 @@ export function spawnAkv(args: string[], env: NodeJS.ProcessEnv = {}): AkvProces
     stdio: ["ignore", "pipe", "pipe"],
   });
   const chunks: Buffer[] = [];
-  proc.stdout!.on("data", (b: Buffer) => chunks.push(b));
-  proc.stderr!.on("data", (b: Buffer) => chunks.push(b));
+  proc.stdout.on("data", (b: Buffer) => chunks.push(b));
+  proc.stderr.on("data", (b: Buffer) => chunks.push(b));
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   return {
     proc,

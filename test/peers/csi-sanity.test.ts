@@ -56,7 +56,7 @@ describe("peers: csi-sanity v5 against akv-csi driver", function () {
   it("passes every spec that applies to a node-only ephemeral driver", async function () {
     const sanity = (this as unknown as { sanity?: string }).sanity ?? requirePeer(this, "csi-sanity");
     const junit = join(dir, "sanity.xml");
-    let out = "";
+    let out: string;
     let code = 0;
     try {
       const r = await run(
