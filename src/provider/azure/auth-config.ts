@@ -113,7 +113,9 @@ export function buildAuthConfig(input: AuthInput): AuthConfig {
     try {
       token = parseTokenForAudience(input.saTokens, IDENTITY_BINDING_AUDIENCE);
     } catch (err) {
-      throw new Error(`failed to parse service account token for identity binding, error: ${(err as Error).message}`);
+      throw new Error(`failed to parse service account token for identity binding, error: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return { mode: "AzureTokenProxy", tenantId: input.tenantId, clientId: input.clientId, serviceAccountToken: token };
   }
@@ -122,7 +124,7 @@ export function buildAuthConfig(input: AuthInput): AuthConfig {
     try {
       token = parseTokenForAudience(input.saTokens, WORKLOAD_IDENTITY_AUDIENCE);
     } catch (err) {
-      throw new Error(`failed to parse workload identity tokens, error: ${(err as Error).message}`);
+      throw new Error(`failed to parse workload identity tokens, error: ${(err as Error).message}`, { cause: err });
     }
   }
   switch (input.mode) {

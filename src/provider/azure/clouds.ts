@@ -47,7 +47,7 @@ export function readCloudFile(path: string): CloudEnvironment {
     if (buf.length > ENV_FILE_MAX_BYTES) throw new Error(`read ${path}: file too large`);
     text = buf.toString("utf8");
   } catch (err) {
-    throw new Error(goFileError(path, err));
+    throw new Error(goFileError(path, err), { cause: err });
   }
   let parsed: unknown;
   try {

@@ -75,6 +75,8 @@ export interface ProviderDefaults {
    * when absent, cloudName is resolved on each mount.
    */
   defaultCloud?: CloudEnvironment;
+  /** Where conversion warnings go (e.g. an incomplete PFX chain); stderr logger when absent. */
+  onWarning?: (msg: string) => void;
 }
 
 export interface FetchedSecret {
