@@ -17,6 +17,7 @@ import {
   planMount,
   secretFiles,
   selectHistory,
+  wrapObjectError,
   type AuthConfig,
   type CloudEnvironment,
   type KeyVaultObject,
@@ -98,7 +99,7 @@ export class AzureProvider implements SecretsProvider {
             const error = e instanceof Error ? e : new Error(String(e));
             // An abort after a sibling failed is a consequence, not a cause.
             const consequence = stop.signal.aborted && isAbort(error);
-            failures.push({ index, error: wrapObjectError(obj, error), consequence });
+            failures.push({ index, error: wrapOnce(obj, error), consequence });
             if (!stop.signal.aborted) stop.abort(error);
           }
         }),
@@ -183,13 +184,8 @@ function isAbort(e: Error): boolean {
   return e.name === "AbortError" || e.name === "TimeoutError" || (e as { code?: unknown }).code === "Timeout";
 }
 
-function wrapObjectError(obj: KeyVaultObject, e: Error): Error {
-  if (/^failed to get objectType:/.test(e.message)) return e;
-  const w = new Error(`failed to get objectType:${obj.objectType}, objectName:${obj.objectName}, objectVersion:${obj.objectVersion}: ${e.message}`, {
-    cause: e,
-  });
-  if (e.name === "AbortError" || e.name === "TimeoutError") w.name = e.name;
-  return w;
+function wrapOnce(obj: KeyVaultObject, e: Error): Error {
+  return /^failed to get objectType:/.test(e.message) ? e : wrapObjectError(obj, e);
 }
 
 export interface AzureProviderConfig {
