@@ -1,60 +1,23 @@
-// What the driver needs from the Kubernetes API, as a narrow seam: read a
-// SecretProviderClass, write a SecretProviderClassPodStatus. The real
-// implementation sits on src/k8s; tests pass an in-memory one.
+// What the driver needs from the Kubernetes API, as a narrow seam. The real
+// implementation is src/k8s's client; tests pass an in-memory one. Shapes and
+// paths come from src/k8s/types.
+import type { KubeClient } from "../k8s/client.js";
+export {
+  API_VERSION as SPC_API_VERSION,
+  NODE_NAME_LABEL as NODE_LABEL,
+  MANAGED_LABEL,
+  spcPath,
+  spcpsPath,
+  podPath,
+  secretPath,
+  eventPath,
+} from "../k8s/types.js";
+export type { OwnerReference, Pod, Secret, SecretObject, SecretProviderClass, SecretProviderClassPodStatus } from "../k8s/types.js";
 
-export const SPC_GROUP = "secrets-store.csi.x-k8s.io";
-export const SPC_API_VERSION = `${SPC_GROUP}/v1`;
-export const NODE_LABEL = "internal.secrets-store.csi.k8s.io/node-name";
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-}
-
-export interface SecretProviderClass {
-  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string };
-  spec: {
-    provider?: string;
-    parameters?: Record<string, string>;
-    secretObjects?: unknown[];
-  };
-}
-
-export interface SecretProviderClassPodStatus {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-    resourceVersion?: string;
-  };
-  status: {
-    podName: string;
-    secretProviderClassName: string;
-    mounted: boolean;
-    targetPath: string;
-    objects: { id: string; version: string }[];
-  };
-}
-
-/** Minimal API access; the k8s client satisfies it. Errors carry `status` (HTTP code). */
-export interface KubeApi {
-  get<T>(path: string, opts?: { signal?: AbortSignal }): Promise<T>;
-  create<T>(path: string, body: unknown, opts?: { signal?: AbortSignal }): Promise<T>;
-  update<T>(path: string, body: unknown, opts?: { signal?: AbortSignal }): Promise<T>;
-}
-
-export const spcPath = (ns: string, name: string) =>
-  `/apis/${SPC_GROUP}/v1/namespaces/${encodeURIComponent(ns)}/secretproviderclasses/${encodeURIComponent(name)}`;
-export const spcpsPath = (ns: string, name?: string) =>
-  `/apis/${SPC_GROUP}/v1/namespaces/${encodeURIComponent(ns)}/secretproviderclasspodstatuses` +
-  (name === undefined ? "" : `/${encodeURIComponent(name)}`);
+/** The subset of KubeClient the node service uses (errors carry `status`). */
+export type KubeApi = Pick<KubeClient, "get" | "create" | "update">;
 
 export const httpStatusOf = (e: unknown): number | undefined => {
-  const s = (e as { status?: unknown; statusCode?: unknown } | null)?.status ?? (e as { statusCode?: unknown } | null)?.statusCode;
+  const s = (e as { status?: unknown } | null)?.status;
   return typeof s === "number" ? s : undefined;
 };
