@@ -85,6 +85,8 @@ export interface Emulator {
   readonly identities: IdentityRegistry;
   readonly faults: { add(rule: FaultRule): void; clear(): void; pending(): number };
   setLatency(ms: number, route?: RouteKind): void;
+  /** Replaces the per-vault limit (buckets start full); false turns it off. */
+  setThrottle(limit: { requests: number; windowSeconds: number } | false): void;
   /** Adds a CONNECT route: host suffix → "host:port". */
   addProxyRoute(hostSuffix: string, target: string): void;
   stats(): EmulatorStats;
@@ -338,6 +340,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     identities: ctx.identities,
     faults: { add: (r) => ctx.faults.add(r), clear: () => ctx.faults.clear(), pending: () => ctx.faults.pending() },
     setLatency: (ms, route) => ctx.latency.set(ms, route),
+    setThrottle: (limit) => {
+      ctx.throttle = limit ? new TokenBucket(limit.requests, limit.windowSeconds * 1000) : undefined;
+    },
     addProxyRoute: (suffix, target) => void proxyCfg.routes.set(suffix, target),
     stats: () => ctx.counters.snapshot(),
     count: (f) => ctx.counters.count(f),

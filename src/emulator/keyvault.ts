@@ -80,7 +80,7 @@ function authenticate(ctx: EmulatorContext, x: Exchange): JwtClaims | undefined 
     kvError(x, 401, "Unauthorized", `AKV10013: Token validation failed: ${(e as Error).message}.`, undefined, challengeHeader(ctx));
     return undefined;
   }
-  x.principal = String(claims.appid ?? "unknown");
+  x.principal = typeof claims.appid === "string" ? claims.appid : "unknown";
   if (!audienceOk(ctx, claims.aud)) {
     kvError(x, 401, "Unauthorized", `AKV10022: Invalid audience. Expected https://${ctx.dnsSuffix}, found: ${String(claims.aud)}.`, undefined, challengeHeader(ctx));
     return undefined;
@@ -276,8 +276,10 @@ class VaultRequest {
     if (!body.key) return kvError(this.x, 400, "BadParameter", "Property 'key' is required.");
     let pk;
     try {
-      const jwk = { ...body.key, kty: String(body.key.kty ?? "").replace(/-HSM$/, "") };
-      pk = createPrivateKey({ key: jwk, format: "jwk" } as JsonWebKeyInput);
+      const kty = typeof body.key.kty === "string" ? body.key.kty.replace(/-HSM$/, "") : "";
+      const jwk = { ...body.key, kty };
+      const input: JsonWebKeyInput = { key: jwk, format: "jwk" };
+      pk = createPrivateKey(input);
     } catch (e) {
       return kvError(this.x, 400, "BadParameter", `The JSON web key is not valid: ${(e as Error).message}.`);
     }

@@ -128,7 +128,7 @@ export function validateSeed(data: unknown, where = "seed"): EmulatorSeed {
   arr("apps").forEach((a, i) => typeof a.clientId === "string" || fail(where, `apps[${i}].clientId is required`));
   arr("managedIdentities").forEach((a, i) => typeof a.clientId === "string" || fail(where, `managedIdentities[${i}].clientId is required`));
   arr("podIdentities").forEach((a, i) => (typeof a.clientId === "string" && typeof a.namespace === "string") || fail(where, `podIdentities[${i}] needs namespace and clientId`));
-  return s as EmulatorSeed;
+  return s;
 }
 
 /** Loads a seed into a store and registry. Versions of one object get
