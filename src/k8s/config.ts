@@ -5,7 +5,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { registerSecretValue } from "../util/redact.js";
 
 export interface KubeConfig {
@@ -111,6 +110,13 @@ export function fileToken(file: string, now: () => number = Date.now): () => str
     }
     return value;
   };
+}
+
+/** yaml is loaded only when a kubeconfig is parsed: an in-cluster daemon never pays for it. */
+function parseYaml(text: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require("yaml") as typeof import("yaml");
+  return yaml.parse(text);
 }
 
 interface NamedEntry<T> {
