@@ -42,16 +42,19 @@ function convert(name: string, def: FlagDef, raw: string): string | boolean | nu
       return raw;
     case "bool": {
       const b = parseGoBool(raw);
-      if (b === undefined) throw new FlagError(`invalid boolean value "${raw}" for -${name}: parse error`);
+      if (b === undefined)
+        throw new FlagError(`invalid boolean value "${raw}" for -${name}: parse error`);
       return b;
     }
     case "int": {
-      if (!/^[-+]?\d+$/.test(raw)) throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+      if (!/^[-+]?\d+$/.test(raw))
+        throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
       return Number.parseInt(raw, 10);
     }
     case "duration": {
       const ms = parseDuration(raw);
-      if (ms === undefined) throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+      if (ms === undefined)
+        throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
       return ms;
     }
   }
@@ -127,7 +130,8 @@ export function formatDuration(ms: number): string {
   rest -= m * 60_000;
   if (h) parts.push(`${h}h`);
   if (m || h) parts.push(`${m}m`);
-  if (rest || parts.length === 0) parts.push(rest % 1000 === 0 ? `${rest / 1000}s` : `${rest / 1000}s`);
+  if (rest || parts.length === 0)
+    parts.push(rest % 1000 === 0 ? `${rest / 1000}s` : `${rest / 1000}s`);
   else parts.push("0s");
   return parts.join("");
 }

@@ -19,25 +19,49 @@ export const DRIVER_FLAGS = {
     default: "/etc/kubernetes/secrets-store-csi-providers",
     usage: "Comma separated list of additional paths to communicate with providers",
   },
-  "metrics-addr": { type: "string", default: ":8095", usage: "The address the metric endpoint binds to" },
+  "metrics-addr": {
+    type: "string",
+    default: ":8095",
+    usage: "The address the metric endpoint binds to",
+  },
   "metrics-backend": { type: "string", default: "Prometheus", usage: "Backend used for metrics" },
-  "enable-secret-rotation": { type: "bool", default: false, usage: "Enable secret rotation feature [alpha]" },
-  "rotation-poll-interval": { type: "duration", default: 120_000, usage: "Secret rotation poll interval duration" },
-  "enable-pprof": { type: "bool", default: false, usage: "enable pprof profiling (no-op in this implementation)" },
+  "enable-secret-rotation": {
+    type: "bool",
+    default: false,
+    usage: "Enable secret rotation feature [alpha]",
+  },
+  "rotation-poll-interval": {
+    type: "duration",
+    default: 120_000,
+    usage: "Secret rotation poll interval duration",
+  },
+  "enable-pprof": {
+    type: "bool",
+    default: false,
+    usage: "enable pprof profiling (no-op in this implementation)",
+  },
   "pprof-port": { type: "int", default: 6065, usage: "port for pprof profiling" },
   "max-call-recv-msg-size": {
     type: "int",
     default: 1024 * 1024 * 4,
     usage: "maximum size in bytes of gRPC response from plugins",
   },
-  "provider-health-check": { type: "bool", default: false, usage: "Enable health check for configured providers" },
+  "provider-health-check": {
+    type: "bool",
+    default: false,
+    usage: "Enable health check for configured providers",
+  },
   "provider-health-check-interval": {
     type: "duration",
     default: 120_000,
     usage: "Provider healthcheck interval duration",
   },
   version: { type: "bool", default: false, usage: "Print the version and exit" },
-  kubeconfig: { type: "string", default: "", usage: "Paths to a kubeconfig. Only required if out-of-cluster." },
+  kubeconfig: {
+    type: "string",
+    default: "",
+    usage: "Paths to a kubeconfig. Only required if out-of-cluster.",
+  },
   // --- additions (not in upstream) ---
   "tmpfs-size": {
     type: "string",
@@ -52,7 +76,8 @@ export const DRIVER_FLAGS = {
   "mask-remount-errors": {
     type: "bool",
     default: true,
-    usage: "report success when a republish fails, keeping the old contents (upstream behaviour, kubernetes#121271)",
+    usage:
+      "report success when a republish fails, keeping the old contents (upstream behaviour, kubernetes#121271)",
   },
   "provider-timeout": {
     type: "duration",
@@ -62,7 +87,8 @@ export const DRIVER_FLAGS = {
   "enforce-target-path": {
     type: "bool",
     default: true,
-    usage: "refuse target paths outside the kubelet layout .../pods/<uid>/volumes/kubernetes.io~csi/<vol>/mount or behind symlinks",
+    usage:
+      "refuse target paths outside the kubelet layout .../pods/<uid>/volumes/kubernetes.io~csi/<vol>/mount or behind symlinks",
   },
 } as const satisfies FlagTable;
 
@@ -104,7 +130,8 @@ const QUANTITY: Record<string, number> = {
 /** A Kubernetes quantity (`32Mi`, `64M`, `1048576`) in bytes. */
 export function parseQuantity(flag: string, text: string): number {
   const m = /^(\d+)(|k|M|G|Ki|Mi|Gi)$/.exec(text.trim());
-  if (!m) throw new Error(`invalid value "${text}" for flag -${flag}: expected a quantity such as 32Mi`);
+  if (!m)
+    throw new Error(`invalid value "${text}" for flag -${flag}: expected a quantity such as 32Mi`);
   return Number(m[1]) * QUANTITY[m[2]!]!;
 }
 

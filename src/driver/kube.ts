@@ -12,7 +12,14 @@ export {
   secretPath,
   eventPath,
 } from "../k8s/types.js";
-export type { OwnerReference, Pod, Secret, SecretObject, SecretProviderClass, SecretProviderClassPodStatus } from "../k8s/types.js";
+export type {
+  OwnerReference,
+  Pod,
+  Secret,
+  SecretObject,
+  SecretProviderClass,
+  SecretProviderClassPodStatus,
+} from "../k8s/types.js";
 
 /** The subset of KubeClient the node service uses (errors carry `status`). */
 export type KubeApi = Pick<KubeClient, "get" | "create" | "update">;

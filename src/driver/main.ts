@@ -10,13 +10,20 @@ import type { Mounter } from "../mount/mounter.js";
 import { listenHttp, waitForSignal } from "../util/http-listen.js";
 import { createLogger } from "../util/logger.js";
 import { DRIVER_FLAGS, DRIVER_VERSION, driverConfig } from "./config.js";
-import type { KubeApi } from "./kube.js";
+import type { KubeClient } from "../k8s/client.js";
+import { recordAudit } from "./audit.js";
+import { createEventSink } from "./events.js";
+import { spcpsName } from "./spcps.js";
+import { SecretSyncer } from "./sync/syncer.js";
 import { DriverMetrics } from "./metrics.js";
-import { NodeService } from "./node-service.js";
+import { NodeService, type Published } from "./node-service.js";
 import { createProviderPool } from "./provider-client.js";
 import { startCsiServer } from "./server.js";
 
-export async function runDriver(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+export async function runDriver(
+  argv: string[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<number> {
   const { config, help, printVersion } = driverConfig(argv);
   if (help) {
     process.stdout.write(`Usage of akv-csi driver:\n${usage(DRIVER_FLAGS)}\n`);
@@ -24,22 +31,36 @@ export async function runDriver(argv: string[], opts: { signal?: AbortSignal } =
   }
   if (printVersion) {
     process.stdout.write(
-      JSON.stringify({ BuildVersion: DRIVER_VERSION, GitCommit: process.env.AKV_CSI_GIT_COMMIT ?? "", BuildDate: process.env.AKV_CSI_BUILD_DATE ?? "" }) + "\n",
+      JSON.stringify({
+        BuildVersion: DRIVER_VERSION,
+        GitCommit: process.env.AKV_CSI_GIT_COMMIT ?? "",
+        BuildDate: process.env.AKV_CSI_BUILD_DATE ?? "",
+      }) + "\n",
     );
     return 0;
   }
   const log = createLogger({ verbosity: config.verbosity, json: config.logJson, name: "driver" });
-  if (!config.nodeId) log.warn("--nodeid is empty; it must be the node name (NodeGetInfo and SPCPS labels use it)");
+  if (!config.nodeId)
+    log.warn("--nodeid is empty; it must be the node name (NodeGetInfo and SPCPS labels use it)");
 
   const mounter: Mounter = process.getuid?.() === 0 ? new LinuxMounter() : new FakeMounter();
-  if (mounter.kind !== "tmpfs") log.warn("not running as root: volumes are plain directories, not tmpfs");
+  if (mounter.kind !== "tmpfs")
+    log.warn("not running as root: volumes are plain directories, not tmpfs");
 
-  let kube: KubeApi | undefined;
+  let kube: KubeClient | undefined;
   try {
     const kc = loadKubeConfig({ kubeconfig: config.kubeconfig || undefined });
-    kube = createKubeClient({ ...kc, userAgent: `akv-csi/driver/${DRIVER_VERSION} (${process.platform}/${process.arch})` }, { log });
+    kube = createKubeClient(
+      {
+        ...kc,
+        userAgent: `akv-csi/driver/${DRIVER_VERSION} (${process.platform}/${process.arch})`,
+      },
+      { log },
+    );
   } catch (e) {
-    log.warn("no Kubernetes API configured; NodePublishVolume will fail until one is", { err: (e as Error).message });
+    log.warn("no Kubernetes API configured; NodePublishVolume will fail until one is", {
+      err: (e as Error).message,
+    });
   }
 
   const metrics = new DriverMetrics({ defaultMetrics: true });
@@ -52,8 +73,32 @@ export async function runDriver(argv: string[], opts: { signal?: AbortSignal } =
     } else res.writeHead(404).end();
   });
 
-  const providers = createProviderPool({ dirs: config.providerDirs, maxReceiveMessageLength: config.maxCallRecvMsgSize, log });
-  const node = new NodeService({ config, mounter, kube, providers, metrics, log });
+  const events = createEventSink(kube, {
+    component: "csi-secrets-store-driver",
+    host: config.nodeId,
+    log,
+  });
+  const syncer = kube
+    ? new SecretSyncer({ kube, driverName: config.driverName, nodeId: config.nodeId, events, log })
+    : undefined;
+  const onPublished = (p: Published) => {
+    recordAudit(log, events, {
+      action: p.action,
+      pod: p.pod,
+      spc: p.spc,
+      provider: p.provider,
+      targetPath: p.targetPath,
+      objects: p.objects,
+      changed: p.changedIds,
+    });
+    syncer?.enqueue(p.pod.namespace, spcpsName(p.pod.name, p.pod.namespace, p.spc));
+  };
+  const providers = createProviderPool({
+    dirs: config.providerDirs,
+    maxReceiveMessageLength: config.maxCallRecvMsgSize,
+    log,
+  });
+  const node = new NodeService({ config, mounter, kube, providers, metrics, log, onPublished });
   const serving = await startCsiServer({ config, node, log });
   log.info("starting driver", {
     endpoint: config.endpoint,
@@ -64,16 +109,29 @@ export async function runDriver(argv: string[], opts: { signal?: AbortSignal } =
     mounter: mounter.kind,
   });
 
+  // Resume syncing the Secrets of volumes mounted before a restart.
+  syncer
+    ?.resyncNode()
+    .catch((e: unknown) =>
+      log.warn("could not list this node's SecretProviderClassPodStatuses", {
+        err: (e as Error).message,
+      }),
+    );
+
   const health = config.providerHealthCheck
     ? setInterval(() => void providers.healthCheck(5000), config.providerHealthCheckIntervalMs)
     : undefined;
 
   const stop = opts.signal
-    ? new Promise<string>((r) => opts.signal!.addEventListener("abort", () => r("abort"), { once: true }))
+    ? new Promise<string>((r) =>
+        opts.signal!.addEventListener("abort", () => r("abort"), { once: true }),
+      )
     : waitForSignal();
   const why = await stop;
   log.info("shutting down", { reason: why });
   if (health) clearInterval(health);
+  syncer?.stop();
+  await events.flush();
   await serving.stop();
   providers.close();
   await metricsServer.close();

@@ -52,12 +52,30 @@ export interface NodeServiceDeps {
   metrics: DriverMetrics;
   log: Logger;
   now?: () => number;
+  /** Called after each successful mount or rotation; must not throw. */
+  onPublished?: (p: Published) => void;
 }
 
 export type PublishOutcome = "mounted" | "rotated" | "skipped" | "masked";
 
+/** What a successful mount or rotation did; feeds the audit trail and secret sync. */
+export interface Published {
+  action: "mount" | "rotation";
+  pod: { name: string; namespace: string; uid: string };
+  spc: string;
+  provider: string;
+  targetPath: string;
+  objects: { id: string; version: string }[];
+  /** Files changed on disk (always true for a first mount). */
+  contentChanged: boolean;
+  /** Object ids whose version changed since the last publish this process saw. */
+  changedIds?: string[];
+}
+
 export class NodeService {
   private readonly locks = new KeyedMutex();
+  /** Last object versions per target path, to name what a rotation changed. */
+  private readonly lastVersions = new Map<string, Map<string, string>>();
   private readonly now: () => number;
 
   constructor(private readonly d: NodeServiceDeps) {
@@ -68,7 +86,8 @@ export class NodeService {
     if (!req.hasCapability) throw invalidArgument("Volume capability missing in request");
     if (!req.volumeId) throw invalidArgument("Volume ID missing in request");
     if (!req.targetPath) throw invalidArgument("Target path missing in request");
-    if (Object.keys(req.volumeContext).length === 0) throw invalidArgument("Volume attributes missing in request");
+    if (Object.keys(req.volumeContext).length === 0)
+      throw invalidArgument("Volume attributes missing in request");
     return this.locks.run(req.targetPath, () => this.publishLocked(req, signal));
   }
 
@@ -104,7 +123,11 @@ export class NodeService {
         mounted = await this.ensureMountPoint(target);
       } catch (e) {
         reason = "FailedToEnsureMountPoint";
-        throw new CsiError("Internal", `failed to check if target path ${target} is mount point, err: ${msg(e)}`, reason);
+        throw new CsiError(
+          "Internal",
+          `failed to check if target path ${target} is mount point, err: ${msg(e)}`,
+          reason,
+        );
       }
       remount = mounted;
       if (!config.rotationEnabled && mounted) {
@@ -133,7 +156,10 @@ export class NodeService {
 
       if (!mounted) {
         try {
-          await mounter.mountTmpfs(target, { sizeBytes: config.tmpfsSizeBytes, options: [...config.tmpfsOptions] });
+          await mounter.mountTmpfs(target, {
+            sizeBytes: config.tmpfsSizeBytes,
+            options: [...config.tmpfsOptions],
+          });
         } catch (e) {
           reason = "FailedToMount";
           log.error("failed to mount", e, { pod });
@@ -143,10 +169,21 @@ export class NodeService {
       }
 
       let objects: { id: string; version: string }[];
+      let contentChanged: boolean;
       try {
-        objects = await this.mountContent(provider, parameters, req.secrets, target, signal, (r) => (reason = r));
+        ({ objects, changed: contentChanged } = await this.mountContent(
+          provider,
+          parameters,
+          req.secrets,
+          target,
+          signal,
+          (r) => (reason = r),
+        ));
       } catch (e) {
-        log.error("failed to mount secrets store object content", e, { pod, isRemountRequest: remount });
+        log.error("failed to mount secrets store object content", e, {
+          pod,
+          isRemountRequest: remount,
+        });
         if (remount && config.maskRemountErrors) return this.masked(provider, reason);
         throw wrap(e, `failed to mount secrets store objects for pod ${pod}, err: `);
       }
@@ -154,7 +191,15 @@ export class NodeService {
       try {
         await upsertSpcps(
           this.kube(),
-          { podName, podNamespace, podUid, spcName, targetPath: target, nodeId: config.nodeId, objects },
+          {
+            podName,
+            podNamespace,
+            podUid,
+            spcName,
+            targetPath: target,
+            nodeId: config.nodeId,
+            objects,
+          },
           signal,
         );
       } catch (e) {
@@ -163,15 +208,40 @@ export class NodeService {
         throw wrap(e, `failed to create secret provider class pod status for pod ${pod}, err: `);
       }
 
+      const prev = this.lastVersions.get(target);
+      this.lastVersions.set(target, new Map(objects.map((o) => [o.id, o.version])));
       if (remount) metrics.rotationReconcile(provider, (this.now() - start) / 1000);
+      if (!remount || contentChanged)
+        this.d.onPublished?.({
+          action: remount ? "rotation" : "mount",
+          pod: { name: podName, namespace: podNamespace, uid: podUid },
+          spc: spcName,
+          provider,
+          targetPath: target,
+          objects,
+          contentChanged,
+          changedIds:
+            remount && prev
+              ? objects.filter((o) => prev.get(o.id) !== o.version).map((o) => o.id)
+              : undefined,
+        });
       metrics.nodePublish(provider);
-      log.info("node publish volume complete", { targetPath: target, pod, time: `${this.now() - start}ms` });
+      log.info("node publish volume complete", {
+        targetPath: target,
+        pod,
+        time: `${this.now() - start}ms`,
+      });
       return remount ? "rotated" : "mounted";
     } catch (e) {
       // First mount failed: leave nothing mounted so kubelet retries from scratch.
       if (mountedHere && !remount) {
-        log.info("unmounting target path as node publish volume failed", { targetPath: target, pod });
-        await mounter.unmount(target).catch((ue: unknown) => log.error("failed to unmounting target path", ue));
+        log.info("unmounting target path as node publish volume failed", {
+          targetPath: target,
+          pod,
+        });
+        await mounter
+          .unmount(target)
+          .catch((ue: unknown) => log.error("failed to unmounting target path", ue));
       }
       const r = e instanceof CsiError && e.reason ? e.reason : reason;
       metrics.nodePublishError(provider, r);
@@ -189,11 +259,16 @@ export class NodeService {
   }
 
   private kube(): KubeApi {
-    if (!this.d.kube) throw new Error("no Kubernetes API configured (--kubeconfig, in-cluster config)");
+    if (!this.d.kube)
+      throw new Error("no Kubernetes API configured (--kubeconfig, in-cluster config)");
     return this.d.kube;
   }
 
-  private async getSpc(ns: string, name: string, signal?: AbortSignal): Promise<SecretProviderClass> {
+  private async getSpc(
+    ns: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<SecretProviderClass> {
     try {
       return await this.kube().get<SecretProviderClass>(spcPath(ns, name), { signal });
     } catch (e) {
@@ -201,7 +276,11 @@ export class NodeService {
         httpStatusOf(e) === 404
           ? `secretproviderclasses.secrets-store.csi.x-k8s.io "${name}" not found`
           : msg(e);
-      throw new CsiError("Unknown", `failed to get secretproviderclass ${ns}/${name}, error: ${detail}`, "SecretProviderClassNotFound");
+      throw new CsiError(
+        "Unknown",
+        `failed to get secretproviderclass ${ns}/${name}, error: ${detail}`,
+        "SecretProviderClassNotFound",
+      );
     }
   }
 
@@ -213,7 +292,7 @@ export class NodeService {
     target: string,
     signal: AbortSignal | undefined,
     setReason: (r: FailureReason | "") => void,
-  ): Promise<{ id: string; version: string }[]> {
+  ): Promise<{ objects: { id: string; version: string }[]; changed: boolean }> {
     const { providers, config, log } = this.d;
     let client;
     try {
@@ -241,18 +320,20 @@ export class NodeService {
       throw new Error(`mount request failed with provider error code ${res.errorCode}`);
     }
     if (res.objectVersions.length === 0) throw new Error("missing object versions");
-    if (res.sizeHint > 1048576) log.info("proto above 1MiB, secret sync may fail", { size: res.sizeHint });
-    if (res.files.length === 0) return res.objectVersions;
+    if (res.sizeHint > 1048576)
+      log.info("proto above 1MiB, secret sync may fail", { size: res.sizeHint });
+    if (res.files.length === 0) return { objects: res.objectVersions, changed: false };
     const payload: Payload = new Map();
     for (const f of res.files) payload.set(f.path, { data: f.contents, mode: f.mode });
+    let changed: boolean;
     try {
-      await writeAtomic(target, payload);
+      ({ changed } = await writeAtomic(target, payload));
     } catch (e) {
       setReason("FileWriteError");
       throw e;
     }
     log.v(5).info("mount response files written.");
-    return res.objectVersions;
+    return { objects: res.objectVersions, changed };
   }
 
   /**
@@ -297,9 +378,14 @@ export class NodeService {
           throw new CsiError("Internal", msg(e));
         }
         for (const name of entries) {
-          await fs.rm(`${target}/${name}`, { recursive: true, force: true }).catch((e: unknown) =>
-            log.error("failed to delete file from target path", e, { targetPath: target, file: name }),
-          );
+          await fs
+            .rm(`${target}/${name}`, { recursive: true, force: true })
+            .catch((e: unknown) =>
+              log.error("failed to delete file from target path", e, {
+                targetPath: target,
+                file: name,
+              }),
+            );
         }
         try {
           if (await mounter.isMountPoint(target)) await mounter.unmount(target);
@@ -310,6 +396,7 @@ export class NodeService {
           throw new CsiError("Internal", msg(e));
         }
       });
+      this.lastVersions.delete(target);
       metrics.nodeUnpublish();
       log.info("node unpublish volume complete", { targetPath: target });
     } catch (e) {
@@ -351,7 +438,11 @@ async function checkTargetPath(target: string, podUid: string): Promise<void> {
       "UnexpectedTargetPath",
     );
   if (podUid && parts.podUid !== podUid)
-    throw new CsiError("InvalidArgument", `target path ${target} does not belong to pod uid ${podUid}`, "UnexpectedTargetPath");
+    throw new CsiError(
+      "InvalidArgument",
+      `target path ${target} does not belong to pod uid ${podUid}`,
+      "UnexpectedTargetPath",
+    );
   const parent = dirname(target);
   let real: string;
   try {
@@ -360,11 +451,19 @@ async function checkTargetPath(target: string, podUid: string): Promise<void> {
     return; // parent missing: mkdir -p creates real directories
   }
   if (real !== parent)
-    throw new CsiError("InvalidArgument", `target path ${target} resolves through a symlink to ${real}`, "UnexpectedTargetPath");
+    throw new CsiError(
+      "InvalidArgument",
+      `target path ${target} resolves through a symlink to ${real}`,
+      "UnexpectedTargetPath",
+    );
   try {
     const st = await fs.lstat(target);
     if (st.isSymbolicLink())
-      throw new CsiError("InvalidArgument", `target path ${target} is a symlink`, "UnexpectedTargetPath");
+      throw new CsiError(
+        "InvalidArgument",
+        `target path ${target} is a symlink`,
+        "UnexpectedTargetPath",
+      );
   } catch (e) {
     if (e instanceof CsiError) throw e;
   }

@@ -38,7 +38,10 @@ export interface ProviderMountResult {
 export interface ProviderClient {
   readonly name: string;
   readonly socketPath: string;
-  mount(req: ProviderMountRequest, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ProviderMountResult>;
+  mount(
+    req: ProviderMountRequest,
+    opts: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<ProviderMountResult>;
   /** Returns the provider's runtime version. */
   version(timeoutMs: number): Promise<string>;
 }
@@ -129,13 +132,20 @@ export function createProviderPool(opts: ProviderPoolOptions): ProviderPool {
     return undefined;
   }
 
-  function dial(provider: string, socketPath: string): { client: ProviderClient; channel: grpc.Client } {
-    const stub: CSIDriverProviderClient = new Ctor(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
-      "grpc.default_authority": "localhost",
-      "grpc.max_receive_message_length": opts.maxReceiveMessageLength,
-      "grpc.service_config": SERVICE_CONFIG,
-      "grpc.enable_retries": 1,
-    });
+  function dial(
+    provider: string,
+    socketPath: string,
+  ): { client: ProviderClient; channel: grpc.Client } {
+    const stub: CSIDriverProviderClient = new Ctor(
+      `unix://${socketPath}`,
+      grpc.credentials.createInsecure(),
+      {
+        "grpc.default_authority": "localhost",
+        "grpc.max_receive_message_length": opts.maxReceiveMessageLength,
+        "grpc.service_config": SERVICE_CONFIG,
+        "grpc.enable_retries": 1,
+      },
+    );
     const client: ProviderClient = {
       name: provider,
       socketPath,
@@ -159,7 +169,11 @@ export function createProviderPool(opts: ProviderPoolOptions): ProviderPool {
               }
               resolvePromise({
                 objectVersions: res.object_version.map((o) => ({ id: o.id, version: o.version })),
-                files: res.files.map((f) => ({ path: f.path, mode: f.mode, contents: Buffer.from(f.contents) })),
+                files: res.files.map((f) => ({
+                  path: f.path,
+                  mode: f.mode,
+                  contents: Buffer.from(f.contents),
+                })),
                 errorCode: res.error?.code ?? "",
                 sizeHint: res.files.reduce((n, f) => n + f.contents.length + f.path.length + 8, 0),
               });
@@ -171,10 +185,14 @@ export function createProviderPool(opts: ProviderPoolOptions): ProviderPool {
       },
       version(timeoutMs) {
         return new Promise((resolvePromise, reject) => {
-          stub.Version({ version: "v1alpha1" }, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
-            if (err || !res) return reject(callError(err ?? new Error("empty response")));
-            resolvePromise(res.runtime_version);
-          });
+          stub.Version(
+            { version: "v1alpha1" },
+            { deadline: new Date(Date.now() + timeoutMs) },
+            (err, res) => {
+              if (err || !res) return reject(callError(err ?? new Error("empty response")));
+              resolvePromise(res.runtime_version);
+            },
+          );
         });
       },
     };
@@ -183,13 +201,17 @@ export function createProviderPool(opts: ProviderPoolOptions): ProviderPool {
 
   const pool: ProviderPool = {
     async get(provider) {
-      if (!PROVIDER_NAME.test(provider)) throw new Error(`invalid provider: provider ${JSON.stringify(provider)}`);
+      if (!PROVIDER_NAME.test(provider))
+        throw new Error(`invalid provider: provider ${JSON.stringify(provider)}`);
       const found = await resolve(provider);
       const cached = cache.get(provider);
-      if (cached && found && cached.client.socketPath === found.path && cached.ino === found.ino) return cached.client;
+      if (cached && found && cached.client.socketPath === found.path && cached.ino === found.ino)
+        return cached.client;
       if (cached) {
         // The socket moved or was re-created (provider restarted): dial afresh.
-        opts.log.v(2).info("provider socket changed, re-dialing", { provider, socket: found?.path ?? "" });
+        opts.log
+          .v(2)
+          .info("provider socket changed, re-dialing", { provider, socket: found?.path ?? "" });
         cached.channel.close();
         cache.delete(provider);
       }
@@ -209,9 +231,19 @@ export function createProviderPool(opts: ProviderPoolOptions): ProviderPool {
         [...cache.values()].map(async ({ client }) => {
           try {
             const v = await client.version(timeoutMs);
-            opts.log.v(4).info("provider healthcheck successful", { provider: client.name, runtimeVersion: v });
+            opts.log
+              .v(4)
+              .info("provider healthcheck successful", {
+                provider: client.name,
+                runtimeVersion: v,
+              });
           } catch (e) {
-            opts.log.v(4).info("provider healthcheck failed", { provider: client.name, err: (e as Error).message });
+            opts.log
+              .v(4)
+              .info("provider healthcheck failed", {
+                provider: client.name,
+                err: (e as Error).message,
+              });
           }
         }),
       );

@@ -30,13 +30,17 @@ export function sanitizeRequest(req: unknown): unknown {
   const vc = r.volume_context;
   if (vc && typeof vc === "object") {
     const copy = { ...(vc as Record<string, string>) };
-    if ("csi.storage.k8s.io/serviceAccount.tokens" in copy) copy["csi.storage.k8s.io/serviceAccount.tokens"] = STRIPPED;
+    if ("csi.storage.k8s.io/serviceAccount.tokens" in copy)
+      copy["csi.storage.k8s.io/serviceAccount.tokens"] = STRIPPED;
     r.volume_context = copy;
   }
   return redact(r);
 }
 
-export type Handler<Req, Res> = (req: Req, call: { signal: AbortSignal; deadline?: Date }) => Promise<Res>;
+export type Handler<Req, Res> = (
+  req: Req,
+  call: { signal: AbortSignal; deadline?: Date },
+) => Promise<Res>;
 
 export function wrapUnary<Req, Res>(
   method: string,
@@ -47,12 +51,23 @@ export function wrapUnary<Req, Res>(
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort(new Error("call cancelled")));
     const deadline = call.getDeadline();
-    const deadlineDate = deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined;
+    const deadlineDate =
+      deadline instanceof Date
+        ? deadline
+        : Number.isFinite(deadline)
+          ? new Date(deadline)
+          : undefined;
     log.v(5).info("GRPC call", { method, request: sanitizeRequest(call.request) });
     const started = Date.now();
     fn(call.request, { signal: ac.signal, deadline: deadlineDate }).then(
       (res) => {
-        log.v(5).info("GRPC response", { method, response: redact(res), elapsed: `${Date.now() - started}ms` });
+        log
+          .v(5)
+          .info("GRPC response", {
+            method,
+            response: redact(res),
+            elapsed: `${Date.now() - started}ms`,
+          });
         callback(null, res);
       },
       (e: unknown) => {

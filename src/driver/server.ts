@@ -35,13 +35,19 @@ export async function startCsiServer(d: CsiServerDeps): Promise<Serving> {
     GetPluginCapabilities: wrapUnary("/csi.v1.Identity/GetPluginCapabilities", log, async () => ({
       capabilities: [{ service: { type: "CONTROLLER_SERVICE" } }],
     })),
-    Probe: wrapUnary("/csi.v1.Identity/Probe", log, async () => ({ ready: { value: d.ready ? d.ready() : true } })),
+    Probe: wrapUnary("/csi.v1.Identity/Probe", log, async () => ({
+      ready: { value: d.ready ? d.ready() : true },
+    })),
   };
 
   const controller: ControllerHandlers = {
-    ControllerGetCapabilities: wrapUnary("/csi.v1.Controller/ControllerGetCapabilities", log, async () => ({
-      capabilities: [{ rpc: { type: "UNKNOWN" } }],
-    })),
+    ControllerGetCapabilities: wrapUnary(
+      "/csi.v1.Controller/ControllerGetCapabilities",
+      log,
+      async () => ({
+        capabilities: [{ rpc: { type: "UNKNOWN" } }],
+      }),
+    ),
   };
 
   const nodeHandlers: NodeHandlers = {
@@ -77,7 +83,9 @@ export async function startCsiServer(d: CsiServerDeps): Promise<Serving> {
     NodeGetCapabilities: wrapUnary("/csi.v1.Node/NodeGetCapabilities", log, async () => ({
       capabilities: [{ rpc: { type: "STAGE_UNSTAGE_VOLUME" } }],
     })),
-    NodeGetInfo: wrapUnary("/csi.v1.Node/NodeGetInfo", log, async () => ({ node_id: config.nodeId })),
+    NodeGetInfo: wrapUnary("/csi.v1.Node/NodeGetInfo", log, async () => ({
+      node_id: config.nodeId,
+    })),
   };
 
   server.addService(csi.Identity.service, identity);

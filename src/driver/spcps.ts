@@ -49,7 +49,11 @@ export function buildSpcps(i: SpcpsInput): SecretProviderClassPodStatus {
  * StatefulSet pod that moved node keeps its name). Retries once on a
  * resourceVersion conflict.
  */
-export async function upsertSpcps(api: KubeApi, input: SpcpsInput, signal?: AbortSignal): Promise<void> {
+export async function upsertSpcps(
+  api: KubeApi,
+  input: SpcpsInput,
+  signal?: AbortSignal,
+): Promise<void> {
   const want = buildSpcps(input);
   const { namespace, name } = want.metadata;
   try {

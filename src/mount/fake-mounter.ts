@@ -22,7 +22,12 @@ export class FakeMounter implements Mounter {
     await fs.stat(target);
     const options = ["rw", ...(opts.options ?? [])];
     if (opts.sizeBytes) options.push(`size=${opts.sizeBytes}`);
-    this.mounts.set(resolve(target), { mountPoint: resolve(target), fsType: "tmpfs", source: "tmpfs", options });
+    this.mounts.set(resolve(target), {
+      mountPoint: resolve(target),
+      fsType: "tmpfs",
+      source: "tmpfs",
+      options,
+    });
   }
 
   async unmount(target: string): Promise<void> {
@@ -32,9 +37,11 @@ export class FakeMounter implements Mounter {
       this.failNextUnmount = undefined;
       throw e;
     }
-    if (!this.mounts.delete(resolve(target))) throw new Error(`unmount failed: ${target}: not mounted`);
+    if (!this.mounts.delete(resolve(target)))
+      throw new Error(`unmount failed: ${target}: not mounted`);
     // A real unmount hides the tmpfs contents; emulate by emptying the directory.
-    for (const e of await fs.readdir(target).catch(() => [])) await fs.rm(`${target}/${e}`, { recursive: true, force: true });
+    for (const e of await fs.readdir(target).catch(() => []))
+      await fs.rm(`${target}/${e}`, { recursive: true, force: true });
   }
 
   async isMountPoint(target: string): Promise<boolean> {

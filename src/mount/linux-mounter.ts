@@ -29,7 +29,10 @@ export class LinuxMounter implements Mounter {
       await run("mount", args, { timeout: 30_000 });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`mount failed: ${(err.stderr ?? err.message).trim()} (mount ${args.join(" ")})`, { cause: e });
+      throw new Error(
+        `mount failed: ${(err.stderr ?? err.message).trim()} (mount ${args.join(" ")})`,
+        { cause: e },
+      );
     }
   }
 
@@ -38,7 +41,9 @@ export class LinuxMounter implements Mounter {
       await run("umount", [target], { timeout: 30_000 });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`unmount failed: ${(err.stderr ?? err.message).trim()} (umount ${target})`, { cause: e });
+      throw new Error(`unmount failed: ${(err.stderr ?? err.message).trim()} (umount ${target})`, {
+        cause: e,
+      });
     }
   }
 

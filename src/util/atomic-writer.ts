@@ -107,7 +107,8 @@ export async function writeAtomic(dir: string, payload: Payload): Promise<WriteR
   await fs.rm(join(dir, DATA_TMP), { force: true });
 
   const oldTs = await readLink(join(dir, DATA));
-  if (oldTs && (await sameAsExisting(join(dir, oldTs), payload))) return { changed: false, dataDir: oldTs };
+  if (oldTs && (await sameAsExisting(join(dir, oldTs), payload)))
+    return { changed: false, dataDir: oldTs };
 
   await removeLegacyEntries(dir, payload);
 

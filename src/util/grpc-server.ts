@@ -72,7 +72,8 @@ export async function serve(
     target = endpoint.address;
   }
   // Bind with a tight umask so the socket is never briefly group/world usable.
-  const oldMask = endpoint.scheme === "unix" && opts.socketMode !== undefined ? process.umask(0o077) : undefined;
+  const oldMask =
+    endpoint.scheme === "unix" && opts.socketMode !== undefined ? process.umask(0o077) : undefined;
   try {
     await new Promise<number>((resolve, reject) =>
       server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -82,7 +83,8 @@ export async function serve(
   } finally {
     if (oldMask !== undefined) process.umask(oldMask);
   }
-  if (endpoint.scheme === "unix" && opts.socketMode !== undefined) chmodSync(endpoint.address, opts.socketMode);
+  if (endpoint.scheme === "unix" && opts.socketMode !== undefined)
+    chmodSync(endpoint.address, opts.socketMode);
   let stopped: Promise<void> | undefined;
   return {
     server,

@@ -10,7 +10,10 @@ export function parseListenAddr(addr: string): { host: string | undefined; port:
   return { host, port: Number(m[3]) };
 }
 
-export async function listenHttp(addr: string, handler: RequestListener): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function listenHttp(
+  addr: string,
+  handler: RequestListener,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const { host, port } = parseListenAddr(addr);
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
@@ -29,7 +32,9 @@ export async function listenHttp(addr: string, handler: RequestListener): Promis
 }
 
 /** Resolves on the first SIGTERM/SIGINT (one handler per signal). */
-export function waitForSignal(signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT"]): Promise<NodeJS.Signals> {
+export function waitForSignal(
+  signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT"],
+): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const handlers = new Map<NodeJS.Signals, () => void>();
     for (const s of signals) {

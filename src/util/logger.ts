@@ -63,7 +63,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       base: opts.name ? { logger: opts.name } : null,
       timestamp: pino.stdTimeFunctions.epochTime,
       messageKey: "msg",
-      formatters: { level: (label) => ({ level: label === "trace" || label === "debug" ? "info" : label }) },
+      formatters: {
+        level: (label) => ({ level: label === "trace" || label === "debug" ? "info" : label }),
+      },
     },
     stream,
   );
@@ -77,7 +79,12 @@ function errorFields(err: unknown): Fields {
 }
 
 function wrap(p: pino.Logger, verbosity: number): Logger {
-  const emit = (level: "info" | "warn" | "error", v: number | undefined, msg: string, fields?: Fields) => {
+  const emit = (
+    level: "info" | "warn" | "error",
+    v: number | undefined,
+    msg: string,
+    fields?: Fields,
+  ) => {
     const clean = fields ? (redact(fields) as Fields) : {};
     if (v !== undefined && v > 0) clean.v = v;
     p[level](clean, redact(msg) as string);

@@ -40,4 +40,5 @@ let health: HealthProto | undefined;
 export const loadCsi = (): CsiProto => (csi ??= load<CsiProto>("csi/v1/csi.proto"));
 export const loadProviderApi = (): ProviderProto =>
   (provider ??= load<ProviderProto>("provider/v1alpha1/service.proto"));
-export const loadHealth = (): HealthProto => (health ??= load<HealthProto>("grpc/health/v1/health.proto"));
+export const loadHealth = (): HealthProto =>
+  (health ??= load<HealthProto>("grpc/health/v1/health.proto"));

@@ -35,7 +35,10 @@ export function redact(v: unknown, depth = 0): unknown {
   if (v instanceof Error) return scrubString(v.message);
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    out[k] = isSensitiveKey(k) && val !== null && val !== undefined && val !== "" ? STRIPPED : redact(val, depth + 1);
+    out[k] =
+      isSensitiveKey(k) && val !== null && val !== undefined && val !== ""
+        ? STRIPPED
+        : redact(val, depth + 1);
   }
   return out;
 }
