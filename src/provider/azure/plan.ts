@@ -118,7 +118,7 @@ export interface VersionInfo {
 export { planMount } from "./parameters.js";
 export { secretFiles, keyFiles, certFiles } from "./format/files.js";
 export { objectFileName, objectId, historyFileName, historyObjectId } from "./objects.js";
-export { fileMode, checkFetchableType } from "./validate.js";
+export { fileMode, checkFetchableType, checkOutputPaths } from "./validate.js";
 export { resolveCloud, DEFAULT_CLOUD_NAME } from "./clouds.js";
 export { wrapObjectError } from "./errors.js";
 export { selectHistory } from "./history.js";

@@ -154,3 +154,28 @@ function conflict(a: Claim, b: Claim): string | undefined {
   if (/^(0|[1-9][0-9]*)$/.test(first) && Number(first) <= a.maxIndex) return `${a.path}/${first}`;
   return undefined;
 }
+
+/**
+ * I2 after conversion: the final file list of a mount must not write one path
+ * twice or use a file as another file's directory (e.g. `tls` with
+ * writeCertAndKeyInSeparateFiles next to an object aliased `tls.crt`).
+ * For the orchestrator to call once all objects are converted.
+ */
+export function checkOutputPaths(files: { path: string; id: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const prior = seen.get(f.path);
+    if (prior !== undefined) throw new ProviderError(`file ${JSON.stringify(f.path)} is written by both ${prior} and ${f.id}`);
+    seen.set(f.path, f.id);
+  }
+  for (const f of files) {
+    const parts = f.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      const owner = seen.get(dir);
+      if (owner !== undefined) {
+        throw new ProviderError(`file ${JSON.stringify(dir)} of ${owner} is also a directory for ${f.id}`);
+      }
+    }
+  }
+}

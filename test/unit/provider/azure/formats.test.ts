@@ -214,6 +214,16 @@ describe("provider/azure secret content rules", () => {
     const f = secretFiles(obj(), "c", { value: pem, contentType: "application/x-pem-file", kid, version: "v" }, defaults());
     expect(f[0]!.contents.toString()).to.equal(pem);
   });
+  it("PEM secrets with separate files: blocks re-encoded Go-style (LF, 64 columns), headers kept, main file untouched", () => {
+    const body = Buffer.alloc(100, 7).toString("base64");
+    const crlf = `-----BEGIN EC PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\n${body}\r\n-----END EC PRIVATE KEY-----\r\n-----BEGIN CERTIFICATE-----\r\n${body.slice(0, 50)}\r\n${body.slice(50)}\r\n-----END CERTIFICATE-----\r\n`;
+    const f = secretFiles(obj(), "p", { value: crlf, contentType: "application/x-pem-file", kid, version: "v" }, defaults({ writeCertAndKeyInSeparateFiles: true }));
+    expect(f.map((x) => x.path)).to.deep.equal(["p.crt", "p.key", "p"]);
+    const wrapped = body.match(/.{1,64}/g)!.join("\n") + "\n";
+    expect(f[0]!.contents.toString()).to.equal(`-----BEGIN CERTIFICATE-----\n${wrapped}-----END CERTIFICATE-----\n`);
+    expect(f[1]!.contents.toString()).to.equal(`-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\n${wrapped}-----END EC PRIVATE KEY-----\n`);
+    expect(f[2]!.contents.toString()).to.equal(crlf);
+  });
   it("secrets without a kid are raw whatever the content type (#273)", () => {
     const f = secretFiles(obj(), "c", { value: "not a pfx", contentType: "application/x-pkcs12", version: "v" }, defaults({ writeCertAndKeyInSeparateFiles: true }));
     expect(f.map((x) => [x.path, x.contents.toString()])).to.deep.equal([["c", "not a pfx"]]);

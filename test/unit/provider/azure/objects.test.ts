@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { decodeKeyVaultObject, OBJECTS_MAX_BYTES, parseObjectsArray } from "../../../../src/provider/azure/objects.js";
-import { checkFetchableType, fileMode, planMount, ProviderError } from "../../../../src/provider/azure/plan.js";
+import { checkFetchableType, checkOutputPaths, fileMode, planMount, ProviderError } from "../../../../src/provider/azure/plan.js";
 import type { KeyVaultObject } from "../../../../src/provider/azure/plan.js";
 
 const defaults = { cloudName: "AzurePublicCloud", constructPemChain: true, writeCertAndKeyInSeparateFiles: false };
@@ -192,6 +192,15 @@ describe("provider/azure per-object validation", () => {
     expect(planObjects("objectName: h\nobjectType: secret\nobjectVersionHistory: 3", "objectName: x\nobjectAlias: h/extra\nobjectType: secret")).to.have.length(2);
     // Distinct files are fine.
     expect(planObjects("objectName: a\nobjectType: secret", "objectName: a\nobjectAlias: a2\nobjectType: key")).to.have.length(2);
+  });
+
+  it("I2 after conversion: checkOutputPaths catches .crt/.key clashes and file-as-directory", () => {
+    expect(() => checkOutputPaths([{ path: "tls.crt", id: "secret/tls" }, { path: "tls", id: "secret/tls" }, { path: "tls.crt", id: "secret/other" }])).to.throw(
+      ProviderError,
+      'file "tls.crt" is written by both secret/tls and secret/other',
+    );
+    expect(() => checkOutputPaths([{ path: "a", id: "secret/a" }, { path: "a/b", id: "secret/b" }])).to.throw('file "a" of secret/a is also a directory for secret/b');
+    expect(() => checkOutputPaths([{ path: "h/0", id: "secret/h/0" }, { path: "h/1", id: "secret/h/1" }, { path: "h/extra", id: "secret/x" }])).to.not.throw();
   });
 
   it("fileMode reports a bad permission on an object that skipped planning", () => {
