@@ -98,9 +98,9 @@ export class AzureProvider implements SecretsProvider {
           } catch (e) {
             const error = e instanceof Error ? e : new Error(String(e));
             // An abort after a sibling failed is a consequence, not a cause.
-            const consequence = stop.signal.aborted && isAbort(error);
+            const consequence = stop.signal.aborted && (error === stop.signal.reason || isAbort(error));
             failures.push({ index, error: wrapOnce(obj, error), consequence });
-            if (!stop.signal.aborted) stop.abort(error);
+            if (!stop.signal.aborted) stop.abort(Object.assign(new Error("a sibling object failed"), { name: "AbortError" }));
           }
         }),
       );
@@ -215,7 +215,7 @@ export function createAzureProvider(cfg: AzureProviderConfig): AzureProvider {
     onRequest: cfg.onKeyVaultRequest,
   });
   return new AzureProvider({
-    defaults: cfg.defaults,
+    defaults: { onWarning: (msg) => cfg.log.warn(msg), ...cfg.defaults },
     log: cfg.log,
     runtimeVersion: cfg.runtimeVersion,
     maxParallel: cfg.maxParallelFetches,

@@ -150,7 +150,7 @@ export class SdkKeyVaultSource implements KeyVaultSource {
           return {
             value: s.value,
             contentType: s.properties.contentType,
-            kid: s.properties.keyId,
+            kid: s.properties.certificateKeyId,
             version: versionFromId(s.properties.id),
           };
         }),
@@ -168,8 +168,9 @@ export class SdkKeyVaultSource implements KeyVaultSource {
             ? await certs(vaultUrl).getCertificateVersion(name, version, { abortSignal })
             : await certs(vaultUrl).getCertificate(name, { abortSignal });
           if (!c.cer) throw new Error("certificate value is nil");
-          if (!c.id) throw new Error("certificate id is nil");
-          return { cer: c.cer, version: versionFromId(c.id) };
+          const certId = c.properties.id ?? c.id;
+          if (!certId) throw new Error("certificate id is nil");
+          return { cer: c.cer, version: versionFromId(certId) };
         }),
       listVersions: (type, vaultUrl, name, ctx) =>
         this.call(type, vaultUrl, name, "versions", ctx, async (abortSignal) => {
