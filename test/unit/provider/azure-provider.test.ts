@@ -41,8 +41,10 @@ function fakeSource(v: FakeVault): KeyVaultSource & { identities: string[] } {
         try {
           const s = v.secrets.get(version ? `${name}@${version}` : name);
           await new Promise<void>((resolve, reject) => {
-            const t = setTimeout(resolve, s?.delayMs ?? 5);
+            let done = false;
+            const t = setTimeout(() => ((done = true), resolve()), s?.delayMs ?? 5);
             signal?.addEventListener("abort", () => {
+              if (done) return;
               clearTimeout(t);
               v.aborted++;
               reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
