@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnAkv, waitForPath } from "../helpers/akv-process.js";
+import { spawnAkv } from "../helpers/akv-process.js";
 import { csiClient } from "../helpers/csi-client.js";
 
 function freePort(): Promise<number> {
@@ -53,16 +53,12 @@ describe("integration: akv-csi driver process", function () {
       `--kubeconfig=${join(dir, "kubeconfig")}`,
     ]);
     try {
-      await waitForPath(sock, p);
-      const c = csiClient(sock);
-      for (let i = 0; i < 50; i++) {
-        try {
-          await c.call("Identity", "Probe");
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
+      // The stale socket exists from the start, so wait for the driver to say it serves.
+      for (let i = 0; i < 400 && !p.output().includes("starting driver"); i++) {
+        if (p.proc.exitCode !== null) throw new Error(p.output());
+        await new Promise((r) => setTimeout(r, 50));
       }
+      const c = csiClient(sock);
       expect(await c.call("Identity", "Probe")).to.deep.equal({ ready: { value: true } });
       expect(await c.call("Node", "NodeGetInfo")).to.deep.include({ node_id: "node-x" });
       const target = join(dir, "pods", "uid-1", "volumes", "kubernetes.io~csi", "v", "mount");
