@@ -155,7 +155,9 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
   function transportError(method: string, path: string, e: unknown): KubeError {
     const err = e as NodeJS.ErrnoException;
     const code = err.code ? ` (${err.code})` : "";
-    return new KubeError(0, "Unreachable", scrub(`${method} ${cfg.server}${path}: ${err.message}${code}`));
+    const ke = new KubeError(0, "Unreachable", scrub(`${method} ${cfg.server}${path}: ${err.message}${code}`));
+    if (err.code) ke.code = err.code;
+    return ke;
   }
 
   function abortError(signal: AbortSignal): Error {
@@ -223,7 +225,7 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
     if (!(e instanceof KubeError)) return false;
     if (e.status === 429) return true;
     if (e.reason === "Timeout" && e.status === 0) return false;
-    if (e.status === 0) return method === "GET" || / \(ECONNREFUSED\)$/.test(e.message);
+    if (e.status === 0) return method === "GET" || e.code === "ECONNREFUSED";
     return method === "GET" && e.status >= 500 && e.status !== 501;
   }
 

@@ -56,6 +56,8 @@ export class KubeError extends Error {
   readonly details?: StatusDetails;
   /** Seconds the server asked us to wait (Retry-After or details.retryAfterSeconds). */
   readonly retryAfterSeconds?: number;
+  /** For status 0: the system error code (ECONNREFUSED, ECONNRESET, ...), if any. */
+  code?: string;
 
   constructor(status: number, reason: string, message: string, details?: StatusDetails, retryAfterSeconds?: number) {
     super(message);

@@ -274,6 +274,23 @@ describe("k8s client against the mini API server (HTTPS)", function () {
     expect(isUnreachable(reset)).to.equal(true);
   });
 
+  it("retries a write whose connection was refused (the server cannot have acted)", async () => {
+    const patient = createKubeClient(cfg, { timeoutMs: 2000, retryBaseMs: 150 });
+    try {
+      await srv.suspend();
+      const refused = await createKubeClient(cfg, { retries: 0 }).get(spcPath("default", "azure-kv")).catch((x: unknown) => x);
+      expect((refused as KubeError).code).to.equal("ECONNREFUSED");
+      const pending = patient.create(secretPath("default"), { apiVersion: "v1", kind: "Secret", metadata: { name: "after-refused" } });
+      await new Promise((r) => setTimeout(r, 40));
+      await srv.resume();
+      await pending;
+      expect(srv.store.get(secretPath("default", "after-refused"))).to.not.equal(undefined);
+    } finally {
+      await srv.resume();
+      patient.close();
+    }
+  });
+
   it("aborts a request through its signal", async () => {
     srv.fault({ delayMs: 1000 });
     const ac = new AbortController();
