@@ -38,7 +38,7 @@ describe("integration: provider azure against the emulator", function () {
     cloudEnvFileName: emu.cloudEnvFile,
   });
   const spSecrets = { clientid: DEMO_CLIENT_ID, clientsecret: DEMO_CLIENT_SECRET };
-  const wiParams = (token = WI_TOKEN) => ({ clientID: DEMO_CLIENT_ID });
+  const wiParams = () => ({ clientID: DEMO_CLIENT_ID });
   const wiContext = (token = WI_TOKEN) => ({ "csi.storage.k8s.io/serviceAccount.tokens": tokensAttribute({ "api://AzureADTokenExchange": token }) });
 
   async function mountErr(spec: MountSpec, timeoutMs?: number): Promise<grpc.ServiceError> {
