@@ -37,7 +37,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new Error("request body too large"));
+        reject(new BadRequest("request body too large"));
         req.destroy();
         return;
       }
@@ -48,10 +48,20 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string
   });
 }
 
+/** A client error whose message is safe to echo and log. */
+export class BadRequest extends Error {
+  override name = "BadRequest";
+}
+
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readBody(req);
   if (text.trim() === "") return {};
-  return JSON.parse(text) as unknown;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // JSON.parse quotes the input in its message, and the input may be a secret value.
+    throw new BadRequest("request body is not valid JSON");
+  }
 }
 
 export function sendJson(x: Exchange, status: number, body: unknown, headers: Record<string, string> = {}): void {

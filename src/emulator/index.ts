@@ -15,7 +15,7 @@ import { AdminHooks, handleAdmin, isAdminPath } from "./admin.js";
 import type { EmulatorContext } from "./context.js";
 import { classifyEntra, handleEntra } from "./entra.js";
 import { FaultAction, FaultRule, FaultTable, isVaultRoute, LatencyTable, RouteKind, TokenBucket } from "./faults.js";
-import { Exchange, parseRequest, sendJson, sleep } from "./http.js";
+import { BadRequest, Exchange, parseRequest, sendJson, sleep } from "./http.js";
 import { AppRegistration, IdentityRegistry, ManagedIdentity, PodIdentityBinding } from "./identities.js";
 import { handleImds, handleNmi, isImdsPath, isNmiPath } from "./imds.js";
 import { TokenSigner } from "./jwt.js";
@@ -196,8 +196,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         await handler();
       }
     } catch (e) {
-      log.error("emulator handler failed", e, { route: x.route, path: x.path });
-      if (!x.res.headersSent) sendJson(x, 500, { error: { code: "InternalServerError", message: "emulator handler failed" } });
+      if (e instanceof BadRequest) {
+        if (!x.res.headersSent) sendJson(x, 400, { error: { code: "BadParameter", message: e.message } });
+      } else {
+        log.error("emulator handler failed", e, { route: x.route, path: x.path });
+        if (!x.res.headersSent) sendJson(x, 500, { error: { code: "InternalServerError", message: "emulator handler failed" } });
+      }
     }
     ctx.counters.record(x.route, x.vault, x.status ?? 0, x.principal);
     log.v(5).info("request", { method: x.method, path: x.path, route: x.route, vault: x.vault, status: x.status, principal: x.principal, ms: Date.now() - started });

@@ -59,10 +59,10 @@ function fail(r: OpResult | undefined): { name: string; message: string; statusC
 }
 
 /** Direct HTTPS to the emulator (no proxy), trusting its CA explicitly. */
-function kv(emu: Emulator, path: string, opts: { token?: string; method?: string; body?: unknown; vault?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
+function kv(emu: Emulator, path: string, opts: { token?: string; method?: string; body?: unknown; raw?: string; vault?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
   const host = `${opts.vault ?? DEMO_VAULT}.${emu.dnsSuffix}`;
   return new Promise((resolve, reject) => {
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const payload = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     const req = httpsRequest(
       {
         host: "127.0.0.1", port: emu.httpsPort, servername: host, ca: emu.caPem, method: opts.method ?? "GET", path,
@@ -234,11 +234,12 @@ describe("emulator with the real Azure SDK", function () {
 describe("emulator endpoints (direct)", function () {
   this.timeout(60_000);
   let emu: Emulator;
+  const mem = memoryLogger(10);
 
   before(async () => {
     emu = await startEmulator({
       nmiPort: 0,
-      log: memoryLogger(0).log,
+      log: mem.log,
       seed: {
         vaults: [{ name: DEMO_VAULT, secrets: [{ name: "s", versions: [{ value: "old" }, { value: "new" }] }], certificates: [{ name: "pem-cert", keyType: "EC", format: "pem", chain: 2 }] }],
         managedIdentities: [{ clientId: DEMO_SYSTEM_MI_CLIENT_ID, systemAssigned: true }],
@@ -327,6 +328,21 @@ describe("emulator endpoints (direct)", function () {
     expect(emu.count({ route: "secret.get", principal: DEMO_POD_IDENTITY_CLIENT_ID, status: 200 })).to.equal(1);
     const unbound = await fetch(`${emu.nmiUrl}/host/token/?resource=x`, { headers: { podname: "web-1", podns: "default" } });
     expect(unbound.status).to.equal(403);
+  });
+
+  it("keeps secret values and tokens out of its logs, even on a malformed body", async () => {
+    const token = await imdsToken(emu);
+    const leak = "top-secret-value-in-bad-json";
+    const bad = await kv(emu, "/secrets/leaky?api-version=7.4", { token, method: "PUT", raw: `{"value": ${leak}` });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error.message).to.equal("request body is not valid JSON");
+    const good = await kv(emu, "/secrets/leaky?api-version=7.4", { token, method: "PUT", body: { value: leak } });
+    expect(good.status).to.equal(200);
+    expect(good.body.value).to.equal(leak);
+    const text = mem.lines.join("");
+    expect(text).to.contain("request"); // v5 request lines were written
+    expect(text).to.not.contain(leak);
+    expect(text).to.not.contain(token);
   });
 
   it("rotates a secret over the admin API and refuses CONNECT to other hosts", async () => {
