@@ -10,6 +10,7 @@ import { createPrivateKey } from "node:crypto";
 import forge from "node-forge";
 import { buildChain, derToAsn1 } from "./chain.js";
 import { decodeStdBase64 } from "./encoding.js";
+import { withNativeKdf } from "./kdf.js";
 import { encodePem } from "./pem.js";
 
 export interface Pkcs12Options {
@@ -64,14 +65,15 @@ function readBags(der: Buffer): Bag[] {
   try {
     let p12: forge.pkcs12.Pkcs12Pfx;
     try {
-      p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, "");
+      p12 = withNativeKdf(() => forge.pkcs12.pkcs12FromAsn1(asn1, true, ""));
     } catch (first) {
+      if (/iteration count/.test((first as Error).message)) throw first;
       // Some writers key the empty password as no bytes at all rather than a
       // NUL-terminated empty BMPString; x/crypto/pkcs12 retries the same way.
       try {
-        p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, undefined as unknown as string);
+        p12 = withNativeKdf(() => forge.pkcs12.pkcs12FromAsn1(asn1, true, undefined as unknown as string));
       } catch {
-        throw new Error(`pkcs12: ${(first as Error).message}`, { cause: first });
+        throw new Error(pkcs12Message(first), { cause: first });
       }
     }
     return p12.safeContents.flatMap((safe) => safe.safeBags as unknown as Bag[]);
@@ -79,6 +81,13 @@ function readBags(der: Buffer): Bag[] {
     pki.privateKeyFromAsn1 = saved.key;
     pki.certificateFromAsn1 = saved.cert;
   }
+}
+
+/** x/crypto/pkcs12's text for a wrong password; forge's text otherwise. */
+function pkcs12Message(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/MAC could not be verified|wrong password/i.test(msg)) return "pkcs12: decryption password incorrect";
+  return msg.startsWith("pkcs12:") ? msg : `pkcs12: ${msg}`;
 }
 
 function certDer(bag: Bag): Buffer {

@@ -199,6 +199,13 @@ describe("provider/azure formats (checked against openssl)", function () {
     });
   });
 
+  it("a PFX with a non-empty password fails with x/crypto/pkcs12's text", () => {
+    const pfx = openssl(["pkcs12", "-export", "-inkey", chains.ec.leafKeyPath, "-passout", "pass:secret"], dir, chains.ec.leaf).toString("base64");
+    expect(() => secretFiles(obj(), "x", pfxSecret(pfx), defaults())).to.throw(
+      "failed to get objectType:secret, objectName:cert1, objectVersion:: pkcs12: decryption password incorrect",
+    );
+  });
+
   it("a PFX that is not base64 fails with Go's text, wrapped with the object", () => {
     expect(() => secretFiles(obj(), "x", pfxSecret("not base64!"), defaults())).to.throw(
       "failed to get objectType:secret, objectName:cert1, objectVersion:: illegal base64 data at input byte 3",
