@@ -1,6 +1,23 @@
 // The plain-object contract between the pure provider core (parameters,
 // validation, formats, history) and the orchestrating AzureProvider. Nothing
 // here touches the network, gRPC or Kubernetes.
+//
+// Departures from upstream v1.8.2, each explained where it is made:
+// - validate.ts: file names also reject NUL, elements > 255 bytes, paths >
+//   4096 bytes and unclean paths (I1); filePermission is strict octal 0–0777
+//   instead of silently becoming mode 0 (I3); two objects writing one file,
+//   or a file used as a directory, fail the mount naming both (I2);
+//   checkOutputPaths repeats that for the converted file list.
+// - objects.ts: `objects` capped at 1 MiB, alias/merge expansion bounded (I4).
+// - clouds.ts: no process-global AZURE_ENVIRONMENT_FILEPATH (upstream race);
+//   an environment file without keyVaultDNSSuffix is rejected.
+// - auth-config.ts: an empty nodePublishSecretRef map reads as "not set"; token
+//   JSON errors never quote the input.
+// - format/files.ts: encoding errors (I10) and key errors name the object.
+// - format/pkcs12.ts, kdf.ts: modern PBES2/AES PFX files convert too; KDFs run
+//   natively with an iteration cap; a missing content type is an error, not a
+//   crash (secret-content.ts).
+// - history.ts: equal creation times sort stably. The N+1 quirk is kept.
 export { ProviderError } from "./errors.js";
 
 export type ObjectType = "secret" | "key" | "cert";
