@@ -1,4 +1,6 @@
 import { createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "chai";
 import { buildChain, INCOMPLETE_CHAIN_WARNING } from "../../../../src/provider/azure/format/chain.js";
 import { decodeHex, decodeStdBase64 } from "../../../../src/provider/azure/format/encoding.js";
@@ -193,6 +195,20 @@ describe("provider/azure formats (checked against openssl)", function () {
     });
     it("a leaf leading into a loop is a cycle", () => {
       expect(() => buildChain(l + a + b, () => {})).to.throw("constructing chain resulted in cycle");
+    });
+    it("a leaf without SKI under a root without AKI still chains (upstream 'leaf without SKI' case)", () => {
+      const o = (args: string[]) => openssl(args, dir).toString();
+      writeFileSync(join(dir, "noski.ext"), "basicConstraints=CA:FALSE\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=keyid\n");
+      o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "na-root.key", "-out", "na-root.crt", "-subj", "/CN=na root", "-days", "2", "-addext", "authorityKeyIdentifier=none"]);
+      o(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "na-int.key", "-out", "na-int.csr", "-subj", "/CN=na int"]);
+      o(["x509", "-req", "-in", "na-int.csr", "-CA", "na-root.crt", "-CAkey", "na-root.key", "-CAcreateserial", "-out", "na-int.crt", "-days", "2", "-extfile", "ca.ext"]);
+      o(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "na-leaf.key", "-out", "na-leaf.csr", "-subj", "/CN=na leaf"]);
+      o(["x509", "-req", "-in", "na-leaf.csr", "-CA", "na-int.crt", "-CAkey", "na-int.key", "-CAcreateserial", "-out", "na-leaf.crt", "-days", "2", "-extfile", "noski.ext"]);
+      const r = (n: string) => openssl(["x509", "-in", n], dir).toString();
+      const [root, int, leaf] = [r("na-root.crt"), r("na-int.crt"), r("na-leaf.crt")];
+      expect(o(["x509", "-in", "na-leaf.crt", "-noout", "-text"])).to.not.include("Subject Key Identifier");
+      expect(o(["x509", "-in", "na-root.crt", "-noout", "-text"])).to.not.include("Authority Key Identifier");
+      expect(buildChain(root + leaf + int, () => {})).to.equal(leaf + int + root);
     });
     it("a lone self-signed certificate is its own chain", () => {
       expect(buildChain(chains.ec.root, () => {})).to.equal(chains.ec.root);
