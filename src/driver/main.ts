@@ -20,10 +20,16 @@ import { NodeService, type Published } from "./node-service.js";
 import { createProviderPool } from "./provider-client.js";
 import { startCsiServer } from "./server.js";
 
-export async function runDriver(
-  argv: string[],
-  opts: { signal?: AbortSignal } = {},
-): Promise<number> {
+export interface RunDriverOptions {
+  /** Stop when aborted instead of on SIGTERM/SIGINT (embedding, the demo). */
+  signal?: AbortSignal;
+  /** Where log lines go (stderr by default). */
+  logWrite?: (line: string) => void;
+  /** Called once the CSI socket serves. */
+  onReady?: () => void;
+}
+
+export async function runDriver(argv: string[], opts: RunDriverOptions = {}): Promise<number> {
   const { config, help, printVersion } = driverConfig(argv);
   if (help) {
     process.stdout.write(`Usage of akv-csi driver:\n${usage(DRIVER_FLAGS)}\n`);
@@ -39,7 +45,12 @@ export async function runDriver(
     );
     return 0;
   }
-  const log = createLogger({ verbosity: config.verbosity, json: config.logJson, name: "driver" });
+  const log = createLogger({
+    verbosity: config.verbosity,
+    json: config.logJson,
+    name: "driver",
+    write: opts.logWrite,
+  });
   if (!config.nodeId)
     log.warn("--nodeid is empty; it must be the node name (NodeGetInfo and SPCPS labels use it)");
 
@@ -110,14 +121,13 @@ export async function runDriver(
   });
 
   // Resume syncing the Secrets of volumes mounted before a restart.
-  syncer
-    ?.resyncNode()
-    .catch((e: unknown) =>
-      log.warn("could not list this node's SecretProviderClassPodStatuses", {
-        err: (e as Error).message,
-      }),
-    );
+  syncer?.resyncNode().catch((e: unknown) =>
+    log.warn("could not list this node's SecretProviderClassPodStatuses", {
+      err: (e as Error).message,
+    }),
+  );
 
+  opts.onReady?.();
   const health = config.providerHealthCheck
     ? setInterval(() => void providers.healthCheck(5000), config.providerHealthCheckIntervalMs)
     : undefined;
