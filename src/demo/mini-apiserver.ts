@@ -4,11 +4,11 @@
 // merge patch, NDJSON watches with 410 Gone, owner-reference GC, TokenRequest)
 // and can inject faults, so "API server unreachable" paths can be exercised.
 // It is not a conformance target: the real kube-apiserver tier covers that.
-import { randomBytes, randomUUID, generateKeyPair, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, generateKeyPair, randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -95,6 +95,8 @@ export interface MiniApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Watch history kept for resuming from a resourceVersion; older ones get 410 Gone. */
   historyLimit?: number;
+  /** Loopback address to listen on: 127.0.0.1 (default) or ::1. */
+  host?: "127.0.0.1" | "::1";
   /** Namespace written into the kubeconfig context. */
   namespace?: string;
   log?: Logger;
@@ -315,57 +317,86 @@ function jsonPatch(doc: unknown, ops: unknown): unknown {
 
 // --- PKI and tokens ------------------------------------------------------------
 
-const genRsa = promisify(generateKeyPair);
+// EC P-256 everywhere: RSA key generation costs about a second per key on a
+// loaded CI machine, EC keys are free. forge builds only RSA certificates, so
+// the few DER structures are assembled with its ASN.1 encoder here.
+const genKeyPair = promisify(generateKeyPair);
+const ecKey = () => genKeyPair("ec", { namedCurve: "prime256v1" });
 
-async function rsaKey(): Promise<{ privatePem: string; publicPem: string; privateKey: KeyObject }> {
-  const { privateKey, publicKey } = await genRsa("rsa", { modulusLength: 2048 });
-  return {
-    privatePem: privateKey.export({ type: "pkcs1", format: "pem" }) as string,
-    publicPem: publicKey.export({ type: "spki", format: "pem" }) as string,
-    privateKey,
-  };
+const { asn1 } = forge;
+const U = asn1.Class.UNIVERSAL;
+const T = asn1.Type;
+const toDer = (a: forge.asn1.Asn1): Buffer => Buffer.from(asn1.toDer(a).getBytes(), "binary");
+const fromDer = (b: Buffer): forge.asn1.Asn1 => asn1.fromDer(forge.util.createBuffer(b.toString("binary")));
+const seq = (items: forge.asn1.Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
+const oid = (o: string) => asn1.create(U, T.OID, false, asn1.oidToDer(o).getBytes());
+const octets = (b: Buffer) => asn1.create(U, T.OCTETSTRING, false, b.toString("binary"));
+const bool = (v: boolean) => asn1.create(U, T.BOOLEAN, false, v ? "\xff" : "\x00");
+const cn = (name: string) => seq([asn1.create(U, T.SET, true, [seq([oid("2.5.4.3"), asn1.create(U, T.UTF8, false, name)])])]);
+const ext = (id: string, critical: boolean, value: forge.asn1.Asn1) => seq([oid(id), ...(critical ? [bool(true)] : []), octets(toDer(value))]);
+const ECDSA_SHA256 = () => seq([oid("1.2.840.10045.4.3.2")]);
+const keyId = (pub: KeyObject) => createHash("sha1").update(pub.export({ type: "spki", format: "der" })).digest();
+
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split(".").map(Number));
+  const [head = "", tail = ""] = ip.split("::") as [string?, string?];
+  const h = head ? head.split(":") : [];
+  const t = ip.includes("::") && tail ? tail.split(":") : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
+  return Buffer.from(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
 }
 
-/** A throwaway CA and a loopback serving certificate it signed. */
+function certificate(o: { subject: string; issuer: string; pub: KeyObject; issuerPub: KeyObject; signer: KeyObject; ca: boolean; sans?: string[] }): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  const exts = [
+    ext("2.5.29.19", true, seq(o.ca ? [bool(true)] : [])),
+    // keyUsage: keyCertSign|cRLSign for the CA, digitalSignature for the server
+    ext("2.5.29.15", true, asn1.create(U, T.BITSTRING, false, o.ca ? "\x01\x06" : "\x07\x80")),
+    ext("2.5.29.14", false, octets(keyId(o.pub))),
+    ext("2.5.29.35", false, seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, keyId(o.issuerPub).toString("binary"))])),
+  ];
+  if (!o.ca) exts.push(ext("2.5.29.37", false, seq([oid("1.3.6.1.5.5.7.3.1")])));
+  if (o.sans?.length)
+    exts.push(
+      ext(
+        "2.5.29.17",
+        false,
+        seq(o.sans.map((n) => (isIP(n) ? asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, ipBytes(n).toString("binary")) : asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, n)))),
+      ),
+    );
+  const tbs = toDer(
+    seq([
+      asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(U, T.INTEGER, false, "\x02")]),
+      asn1.create(U, T.INTEGER, false, serial.toString("binary")),
+      ECDSA_SHA256(),
+      cn(o.issuer),
+      seq([asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(new Date(Date.now() - 60_000))), asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(new Date(Date.now() + 7 * 86_400_000)))]),
+      cn(o.subject),
+      fromDer(o.pub.export({ type: "spki", format: "der" })),
+      asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [seq(exts)]),
+    ]),
+  );
+  const sig = sign("sha256", tbs, o.signer);
+  return toDer(seq([fromDer(tbs), ECDSA_SHA256(), asn1.create(U, T.BITSTRING, false, "\x00" + sig.toString("binary"))]));
+}
+
+const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`;
+
+/** A throwaway CA and a loopback serving certificate it signed (localhost, 127.0.0.1, ::1). */
 export async function generateLoopbackPki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  const [caKey, srvKey] = await Promise.all([rsaKey(), rsaKey()]);
-  const pki = forge.pki;
-  const make = (subject: string, pub: string) => {
-    const c = pki.createCertificate();
-    c.publicKey = pki.publicKeyFromPem(pub);
-    c.serialNumber = "01" + randomBytes(8).toString("hex");
-    c.validity.notBefore = new Date(Date.now() - 60_000);
-    c.validity.notAfter = new Date(Date.now() + 7 * 24 * 3600_000);
-    c.setSubject([{ name: "commonName", value: subject }]);
-    return c;
-  };
-  const caSigner = pki.privateKeyFromPem(caKey.privatePem);
-  const ca = make("mini-apiserver-ca", caKey.publicPem);
-  ca.setIssuer(ca.subject.attributes);
-  ca.setExtensions([
-    { name: "basicConstraints", cA: true, critical: true },
-    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-    { name: "subjectKeyIdentifier" },
-  ]);
-  ca.sign(caSigner, forge.md.sha256.create());
-  const srv = make("kube-apiserver", srvKey.publicPem);
-  srv.setIssuer(ca.subject.attributes);
-  srv.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: true },
-    {
-      name: "subjectAltName",
-      altNames: [
-        { type: 2, value: "localhost" },
-        { type: 2, value: "kubernetes.default.svc" },
-        { type: 7, ip: "127.0.0.1" },
-        { type: 7, ip: "::1" },
-      ],
-    },
-  ]);
-  srv.sign(caSigner, forge.md.sha256.create());
-  return { caPem: pki.certificateToPem(ca), certPem: pki.certificateToPem(srv), keyPem: srvKey.privatePem };
+  const [ca, srv] = await Promise.all([ecKey(), ecKey()]);
+  const caDer = certificate({ subject: "mini-apiserver-ca", issuer: "mini-apiserver-ca", pub: ca.publicKey, issuerPub: ca.publicKey, signer: ca.privateKey, ca: true });
+  const srvDer = certificate({
+    subject: "kube-apiserver",
+    issuer: "mini-apiserver-ca",
+    pub: srv.publicKey,
+    issuerPub: ca.publicKey,
+    signer: ca.privateKey,
+    ca: false,
+    sans: ["localhost", "kubernetes.default.svc", "127.0.0.1", "::1"],
+  });
+  return { caPem: pem(caDer), certPem: pem(srvDer), keyPem: srv.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
@@ -375,6 +406,7 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promise<MiniApiServer> {
   const token = opts.token ?? `mini-${randomBytes(24).toString("hex")}`;
   const historyLimit = opts.historyLimit ?? 1000;
+  const host = opts.host ?? "127.0.0.1";
   const log = opts.log;
   const objects = new Map<string, Obj>();
   const history: HistoryEntry[] = [];
@@ -385,9 +417,9 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
   /** Highest resourceVersion whose successors are no longer all in history. */
   let compactedRv = 0;
 
-  const [jwtKey, pkiPem] = await Promise.all([rsaKey(), opts.https ? generateLoopbackPki() : Promise.resolve(undefined)]);
+  const [jwtKey, pkiPem] = await Promise.all([ecKey(), opts.https ? generateLoopbackPki() : Promise.resolve(undefined)]);
   const kid = b64url(randomBytes(9));
-  const issuerJwk = { ...(createPublicKey(jwtKey.publicPem).export({ format: "jwk" }) as Record<string, unknown>), kid, use: "sig", alg: "RS256" };
+  const issuerJwk = { ...(jwtKey.publicKey.export({ format: "jwk" }) as Record<string, unknown>), kid, use: "sig", alg: "ES256" };
 
   const storeKey = (def: ResourceDef, ns: string | undefined, name: string) => `${def.group}/${def.resource}/${ns ?? ""}/${name}`;
   const collectionPrefix = (def: ResourceDef, ns?: string) => `${def.group}/${def.resource}/${ns === undefined ? "" : `${ns}/`}`;
@@ -565,9 +597,9 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
         ...(spec.boundObjectRef?.kind === "Pod" ? { pod: { name: spec.boundObjectRef.name, uid: spec.boundObjectRef.uid } } : {}),
       },
     };
-    const head = b64url(JSON.stringify({ alg: "RS256", kid }));
+    const head = b64url(JSON.stringify({ alg: "ES256", kid }));
     const signingInput = `${head}.${b64url(JSON.stringify(claims))}`;
-    const jwt = `${signingInput}.${b64url(sign("sha256", Buffer.from(signingInput), jwtKey.privateKey))}`;
+    const jwt = `${signingInput}.${b64url(sign("sha256", Buffer.from(signingInput), { key: jwtKey.privateKey, dsaEncoding: "ieee-p1363" }))}`;
     return {
       kind: "TokenRequest",
       apiVersion: "authentication.k8s.io/v1",
@@ -586,7 +618,7 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
     const parts = t.split(".");
     if (parts.length !== 3) return false;
     try {
-      const ok = verify("sha256", Buffer.from(`${parts[0]}.${parts[1]}`), createPublicKey(jwtKey.publicPem), Buffer.from(parts[2]!, "base64url"));
+      const ok = verify("sha256", Buffer.from(`${parts[0]}.${parts[1]}`), { key: jwtKey.publicKey, dsaEncoding: "ieee-p1363" }, Buffer.from(parts[2]!, "base64url"));
       const claims = JSON.parse(Buffer.from(parts[1]!, "base64url").toString()) as { exp?: number };
       return ok && (claims.exp ?? 0) * 1000 > Date.now();
     } catch {
@@ -768,7 +800,7 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
     if (method === "GET" && url.pathname === "/version")
       return send(res, 200, { major: "1", minor: "34", gitVersion: "v1.34.0-mini", platform: `${process.platform}/${process.arch}` });
     if (method === "GET" && url.pathname === "/.well-known/openid-configuration")
-      return send(res, 200, { issuer: ISSUER, jwks_uri: `${ISSUER}/openid/v1/jwks`, response_types_supported: ["id_token"], subject_types_supported: ["public"], id_token_signing_alg_values_supported: ["RS256"] });
+      return send(res, 200, { issuer: ISSUER, jwks_uri: `${ISSUER}/openid/v1/jwks`, response_types_supported: ["id_token"], subject_types_supported: ["public"], id_token_signing_alg_values_supported: ["ES256"] });
     if (method === "GET" && url.pathname === "/openid/v1/jwks") return send(res, 200, { keys: [issuerJwk] });
 
     const authed = authenticated(req.headers.authorization);
@@ -834,14 +866,14 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
+      server.listen(port, host, () => {
         server.off("error", reject);
         resolve();
       });
     });
   await listen(0);
   const port = (server.address() as { port: number }).port;
-  const url = `${pkiPem ? "https" : "http"}://127.0.0.1:${port}`;
+  const url = `${pkiPem ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   const store: MiniStore = {
     get<T>(apiPath: string): T | undefined {

@@ -340,7 +340,11 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
           finish();
         });
         res.on("error", (e) => finish(transportError("WATCH", path, e)));
-        res.on("aborted", () => finish(new KubeError(0, "Unreachable", `WATCH ${cfg.server}${path}: connection lost`)));
+        const lost = () => finish(new KubeError(0, "Unreachable", `WATCH ${cfg.server}${path}: connection lost`));
+        res.on("aborted", lost);
+        res.on("close", () => {
+          if (!res.complete) lost();
+        });
       });
       const handleLine = (line: string) => {
         let ev: { type?: string; object?: unknown };

@@ -335,6 +335,22 @@ describe("k8s client against the mini API server (HTTPS)", function () {
   });
 });
 
+describe("k8s client over IPv6 loopback", () => {
+  it("connects to https://[::1]:port and verifies the IP SAN", async () => {
+    const srv = await startMiniApiServer({ https: true, host: "::1", objects: [spc] });
+    try {
+      const cfg = loadKubeConfig({ kubeconfig: srv.kubeconfigPath, env: {} });
+      expect(cfg.server).to.match(/^https:\/\/\[::1\]:\d+$/);
+      const client = createKubeClient(cfg);
+      const got = await client.get<SecretProviderClass>(spcPath("default", "azure-kv"));
+      expect(got.metadata.name).to.equal("azure-kv");
+      client.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe("k8s client against the mini API server (plain HTTP)", () => {
   it("works over http:// with the same kubeconfig flow", async () => {
     const srv = await startMiniApiServer({ objects: [spc] });

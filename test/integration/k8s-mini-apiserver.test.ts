@@ -65,7 +65,8 @@ describe("mini API server", function () {
     expect(claims.sub).to.equal("system:serviceaccount:default:app");
     expect((claims["kubernetes.io"] as { pod: { uid: string } }).pod.uid).to.equal("pod-uid");
     const key = createPublicKey({ key: srv.issuerJwk as import("node:crypto").JsonWebKey, format: "jwk" });
-    expect(verify("sha256", Buffer.from(`${h}.${p}`), key, Buffer.from(s, "base64url"))).to.equal(true);
+    expect(verify("sha256", Buffer.from(`${h}.${p}`), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url"))).to.equal(true);
+    expect(JSON.parse(Buffer.from(h, "base64url").toString()).alg).to.equal("ES256");
 
     const asPod = createKubeClient({ server: srv.url, token: () => jwt }, { retries: 0 });
     expect((await asPod.get<SecretProviderClass>(spcPath("default", "one"))).metadata.name).to.equal("one");
