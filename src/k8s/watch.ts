@@ -137,7 +137,8 @@ export function createInformer<T extends KubeObject>(client: KubeClient, path: s
             ...selectors,
             resourceVersion: rv,
             signal: stopper.signal,
-            ...(opts.watchTimeoutSeconds !== undefined ? { timeoutSeconds: opts.watchTimeoutSeconds } : {}),
+            // like client-go: 5–10 min, spread so that informers do not re-watch in lockstep
+            timeoutSeconds: opts.watchTimeoutSeconds ?? Math.floor(300 + Math.random() * 300),
           },
           (type, obj) => {
             apply(type, obj);
