@@ -30,16 +30,27 @@ peer_version() {
 
 # build_<name> BIN_DIR VERSION — each leaves its binaries in BIN_DIR.
 build_csi-sanity() { GOBIN=$1 go install "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$2"; }
-build_secrets-store-csi-driver() { GOBIN=$1 go install "sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver@$2"; }
+# The driver and provider go through build_required (see lib/go-build.sh) with the
+# version ldflags and CGO_ENABLED=0 of their Makefiles, as in the upstream images.
+# The driver's logging module monis.app/mlog is refused by the proxy here (403),
+# so our own lib/mlog-shim stands in for it (same calls, klog underneath).
+build_secrets-store-csi-driver() {
+  build_required sigs.k8s.io/secrets-store-csi-driver "$2" \
+    sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver "$1/secrets-store-csi-driver" \
+    "-X sigs.k8s.io/secrets-store-csi-driver/pkg/version.BuildVersion=$2" \
+    "monis.app/mlog=$HERE/lib/mlog-shim"
+}
 build_azure-provider() {
-  GOBIN=$1 go install "github.com/Azure/secrets-store-csi-driver-provider-azure/cmd@$2" && mv -f "$1/cmd" "$1/azure-provider"
+  build_required github.com/Azure/secrets-store-csi-driver-provider-azure "$2" \
+    github.com/Azure/secrets-store-csi-driver-provider-azure/cmd "$1/azure-provider" \
+    "-X github.com/Azure/secrets-store-csi-driver-provider-azure/pkg/version.BuildVersion=$2"
 }
 build_etcd() { build_etcd_wrapper "$1" "$2"; }
 build_kube-apiserver() { build_kubernetes_wrapper "$1" "$2"; }
 build_helm() { GOBIN=$1 go install "helm.sh/helm/v4/cmd/helm@$2"; }
 
 build_one() {
-  local name=$1 version dir start status=0
+  local name=$1 version dir start status=0 lock
   if ! version=$(peer_version "$name"); then
     echo "$name: unknown peer (known: ${ALL[*]})"; return 1
   fi
@@ -70,8 +81,13 @@ build_one() {
   return $status
 }
 
-command -v go >/dev/null || { echo "build.sh: go is not installed"; exit 1; }
-names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
-failed=0
-for n in "${names[@]}"; do build_one "$n" || failed=1; done
-exit $failed
+main() {
+  command -v go >/dev/null || { echo "build.sh: go is not installed"; return 1; }
+  local names=("$@") failed=0 n
+  [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
+  for n in "${names[@]}"; do build_one "$n" || failed=1; done
+  return $failed
+}
+
+# One line, so a running build is unaffected by edits to this file.
+main "$@"; exit $?

@@ -54,3 +54,25 @@ _kubernetes_in_module() {
 
 # build_kubernetes_wrapper BIN_DIR VERSION — kube-apiserver and kubectl.
 build_kubernetes_wrapper() { in_temp_module kubernetes _kubernetes_in_module "$@"; }
+
+_require_in_module() {
+  local module=$1 v=$2 pkg=$3 out=$4 ldflags=$5 replace=$6 theirs
+  go mod edit "-require=$module@$v"
+  # Their go line, as `go install pkg@v` would use: it sets the binary's GODEBUG defaults.
+  theirs=$(awk '$1=="go"{print $2; exit}' "$(go_mod_file "$module@$v")")
+  [[ -n "$theirs" ]] && go mod edit "-go=$theirs"
+  [[ -n "$replace" ]] && go mod edit "-replace=$replace"
+  # -mod=mod fills go.sum from the one requirement. Unlike `go install pkg@v` or
+  # `go get`, `go build` makes no deprecation lookup, which needs the module's
+  # version list, and the proxy here answers 403 for some lists.
+  CGO_ENABLED=0 go build -mod=mod -ldflags "$ldflags" -o "$out" "$pkg"
+}
+
+# build_required MODULE VERSION PACKAGE OUTFILE [LDFLAGS] [OLD=NEW replace] — the
+# same build list as `go install PACKAGE@VERSION` (a module with no replace lines),
+# through a wrapper module.
+build_required() {
+  local name
+  name=$(basename "$4")
+  in_temp_module "$name" _require_in_module "$1" "$2" "$3" "$4" "${5:-}" "${6:-}"
+}
