@@ -37,9 +37,10 @@ export async function handleAdmin(ctx: EmulatorContext, hooks: AdminHooks, x: Ex
       return sendJson(x, 200, { ok: true });
     }
     if (segs[0] === "latency" && m === "PUT") {
-      const b = (await readJson(x.req)) as { ms?: number; route?: RouteKind };
-      if (typeof b.ms !== "number") return bad("ms is required");
-      ctx.latency.set(b.ms, b.route);
+      const b = (await readJson(x.req)) as { ms?: number; uniform?: [number, number]; lognormal?: { medianMs: number; sigma: number }; route?: RouteKind };
+      const l = typeof b.ms === "number" ? b.ms : b.uniform ? { uniform: b.uniform } : b.lognormal ? { lognormal: b.lognormal } : undefined;
+      if (l === undefined) return bad("one of ms, uniform or lognormal is required");
+      ctx.latency.set(l, b.route);
       return sendJson(x, 200, { ok: true });
     }
     if (segs[0] === "apps" && m === "PUT") {

@@ -1,4 +1,4 @@
-// Scripted faults, fixed latency and a per-vault token bucket. Matching is
+// Scripted faults, latency (fixed or a distribution) and a per-vault token bucket. Matching is
 // pure so it can be unit-tested without sockets.
 
 /** Coarse route names, used by faults, latency and the counters. */
@@ -150,27 +150,54 @@ export class TokenBucket {
   }
 }
 
-/** Fixed latency per route kind, with a default for everything else. */
-export class LatencyTable {
-  private readonly perRoute = new Map<string, number>();
-  constructor(public defaultMs = 0) {}
+/** A latency: fixed milliseconds, or a distribution for load tests. */
+export type Latency = number | { uniform: [number, number] } | { lognormal: { medianMs: number; sigma: number } };
 
-  set(ms: number, route?: RouteKind): void {
-    if (!(ms >= 0)) throw new Error("latency must be >= 0 ms");
-    if (route) this.perRoute.set(route, ms);
-    else this.defaultMs = ms;
+function checkLatency(l: Latency): void {
+  if (typeof l === "number") {
+    if (!(l >= 0)) throw new Error("latency must be >= 0 ms");
+  } else if ("uniform" in l) {
+    const [a, b] = l.uniform;
+    if (!(a >= 0 && b >= a)) throw new Error("uniform latency needs 0 <= min <= max");
+  } else if ("lognormal" in l) {
+    if (!(l.lognormal.medianMs > 0 && l.lognormal.sigma >= 0)) throw new Error("lognormal latency needs medianMs > 0 and sigma >= 0");
+  } else {
+    throw new Error("unknown latency shape");
+  }
+}
+
+/** Draws one delay; `rand` is injectable for tests. */
+export function sampleLatency(l: Latency, rand: () => number = Math.random): number {
+  if (typeof l === "number") return l;
+  if ("uniform" in l) return l.uniform[0] + rand() * (l.uniform[1] - l.uniform[0]);
+  // Box-Muller; the median of a log-normal is exp(mu).
+  const u = Math.max(rand(), Number.EPSILON);
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  return Math.min(l.lognormal.medianMs * Math.exp(l.lognormal.sigma * z), 600_000);
+}
+
+/** Latency per route kind, with a default for the Key Vault routes. */
+export class LatencyTable {
+  private readonly perRoute = new Map<string, Latency>();
+  constructor(public defaultLatency: Latency = 0) {
+    checkLatency(defaultLatency);
+  }
+
+  set(latency: Latency, route?: RouteKind): void {
+    checkLatency(latency);
+    if (route) this.perRoute.set(route, latency);
+    else this.defaultLatency = latency;
   }
 
   clear(): void {
     this.perRoute.clear();
-    this.defaultMs = 0;
+    this.defaultLatency = 0;
   }
 
   /** Latency applies to Key Vault routes only unless set for a route explicitly. */
-  for(route: RouteKind): number {
-    const ms = this.perRoute.get(route);
-    if (ms !== undefined) return ms;
-    return isVaultRoute(route) ? this.defaultMs : 0;
+  for(route: RouteKind, rand?: () => number): number {
+    const l = this.perRoute.get(route) ?? (isVaultRoute(route) ? this.defaultLatency : 0);
+    return sampleLatency(l, rand);
   }
 }
 

@@ -14,7 +14,7 @@ import { createLogger, Logger } from "../util/logger.js";
 import { AdminHooks, handleAdmin, isAdminPath } from "./admin.js";
 import type { EmulatorContext } from "./context.js";
 import { classifyEntra, handleEntra } from "./entra.js";
-import { FaultAction, FaultRule, FaultTable, isVaultRoute, LatencyTable, RouteKind, TokenBucket } from "./faults.js";
+import { FaultAction, FaultRule, FaultTable, isVaultRoute, Latency, LatencyTable, RouteKind, TokenBucket } from "./faults.js";
 import { BadRequest, Exchange, parseRequest, sendJson, sleep } from "./http.js";
 import { AppRegistration, IdentityRegistry, ManagedIdentity, PodIdentityBinding } from "./identities.js";
 import { handleImds, handleNmi, isImdsPath, isNmiPath } from "./imds.js";
@@ -26,7 +26,7 @@ import { Counters, EmulatorStats, StatFilter } from "./stats.js";
 import { EmulatorStore } from "./store.js";
 import { createTlsMaterial } from "./tls.js";
 
-export type { FaultAction, FaultRule, RouteKind } from "./faults.js";
+export type { FaultAction, FaultRule, Latency, RouteKind } from "./faults.js";
 export type { EmulatorStats, StatFilter, StatRow } from "./stats.js";
 export type { EmulatorSeed } from "./seed.js";
 export { EmulatorStore } from "./store.js";
@@ -45,8 +45,8 @@ export interface EmulatorOptions {
   seedFile?: string;
   /** Where ca.pem and the cloud environment file go; a temp dir by default. */
   stateDir?: string;
-  /** Fixed latency on every Key Vault route. */
-  latencyMs?: number;
+  /** Latency added to every Key Vault route: fixed ms or a distribution. */
+  latencyMs?: Latency;
   /** Per-vault service limit; false turns it off. Default 4000 requests per 10 s. */
   throttle?: { requests: number; windowSeconds: number } | false;
   /** Extra hostnames served by the HTTPS server and tunnelled by the proxy. */
@@ -84,7 +84,8 @@ export interface Emulator {
   readonly store: EmulatorStore;
   readonly identities: IdentityRegistry;
   readonly faults: { add(rule: FaultRule): void; clear(): void; pending(): number };
-  setLatency(ms: number, route?: RouteKind): void;
+  /** Fixed ms or `{uniform:[min,max]}` / `{lognormal:{medianMs,sigma}}`; Key Vault routes unless `route` is given. */
+  setLatency(latency: Latency, route?: RouteKind): void;
   /** Replaces the per-vault limit (buckets start full); false turns it off. */
   setThrottle(limit: { requests: number; windowSeconds: number } | false): void;
   /** Adds a CONNECT route: host suffix → "host:port". */

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { FaultTable, faultRuleFromJson, LatencyTable, TokenBucket } from "../../../src/emulator/faults.js";
+import { FaultTable, faultRuleFromJson, LatencyTable, sampleLatency, TokenBucket } from "../../../src/emulator/faults.js";
 import { Counters } from "../../../src/emulator/stats.js";
 
 const req = (over: Partial<{ method: string; path: string; route: "secret.get" | "key.get" | "entra.token"; vault: string }> = {}) => ({
@@ -70,6 +70,21 @@ describe("emulator throttle and latency", () => {
     l.set(7, "entra.token");
     expect(l.for("entra.token")).to.equal(7);
     expect(() => l.set(-1)).to.throw();
+  });
+
+  it("samples uniform and log-normal latencies", () => {
+    const l = new LatencyTable();
+    l.set({ uniform: [10, 20] });
+    expect(l.for("key.get", () => 0)).to.equal(10);
+    expect(l.for("key.get", () => 0.5)).to.equal(15);
+    // u1 = e^-0.5 and u2 = 0 give z = 1, so the draw is median * e^sigma.
+    l.set({ lognormal: { medianMs: 50, sigma: 0.5 } }, "secret.get");
+    const seq = [Math.exp(-0.5), 0];
+    expect(l.for("secret.get", () => seq.shift()!)).to.be.closeTo(50 * Math.exp(0.5), 1e-9);
+    const draws = Array.from({ length: 2001 }, () => sampleLatency({ lognormal: { medianMs: 50, sigma: 0.8 } })).sort((a, b) => a - b);
+    expect(draws[1000]).to.be.within(40, 62);
+    expect(() => l.set({ uniform: [5, 1] })).to.throw(/min <= max/);
+    expect(() => l.set({ lognormal: { medianMs: 0, sigma: 1 } })).to.throw(/medianMs/);
   });
 });
 
