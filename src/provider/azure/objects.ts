@@ -300,15 +300,17 @@ class Decoder {
     if (!isMap(map)) return new Map();
     const pairs = map.items;
     const before = this.errors.length;
-    for (let i = 0; i < pairs.length; i++) {
-      for (let j = i + 1; j < pairs.length; j++) {
-        const a = pairs[i]!.key as YamlNode | null;
-        const b = pairs[j]!.key as YamlNode | null;
-        if (a && b && isScalar(a) && isScalar(b) && this.text(a) === this.text(b)) {
-          this.errors.push(
-            `line ${this.line(b)}: mapping key ${JSON.stringify(this.text(b))} already defined at line ${this.line(a)}`,
-          );
-        }
+    // yaml.v3 compares every pair; a first-occurrence map gives the same
+    // messages for the usual single duplicate in linear time.
+    const firstSeen = new Map<string, YamlNode>();
+    for (const pair of pairs) {
+      const b = pair.key as YamlNode | null;
+      if (!b || !isScalar(b)) continue;
+      const a = firstSeen.get(this.text(b));
+      if (a === undefined) {
+        firstSeen.set(this.text(b), b);
+      } else if (this.errors.length < MAX_TYPE_ERRORS) {
+        this.errors.push(`line ${this.line(b)}: mapping key ${JSON.stringify(this.text(b))} already defined at line ${this.line(a)}`);
       }
     }
     const out = new Map<string, YamlNode>();

@@ -106,6 +106,39 @@ export function planMount(
   // 7–8. objects
   const objectsText = get(ATTR.objects);
   if (objectsText === "") throw new ProviderError("objects is not set");
+  const objects = planObjects(objectsText);
+
+  // 9. zero objects is a success with no files, before the vault name is even looked at.
+  const vaultUrl = objects.length === 0 ? "" : vaultUrlFor(keyvaultName, cloud);
+
+  return { podName, podNamespace, keyvaultName, vaultUrl, tenantId, cloud, auth, objects, defaultMode: permission };
+}
+
+/**
+ * Steps 7–8 depend on the `objects` text alone, and every pod of a
+ * deployment mounts the same SPC, so successful results are memoised
+ * (bounded; callers get fresh copies).
+ */
+const OBJECTS_CACHE_ENTRIES = 128;
+const OBJECTS_CACHE_MAX_TEXT = 64 * 1024;
+const objectsCache = new Map<string, readonly Readonly<KeyVaultObject>[]>();
+
+function planObjects(objectsText: string): KeyVaultObject[] {
+  const hit = objectsCache.get(objectsText);
+  if (hit) {
+    objectsCache.delete(objectsText);
+    objectsCache.set(objectsText, hit);
+    return hit.map((o) => ({ ...o }));
+  }
+  const objects = decodeObjects(objectsText);
+  if (objectsText.length <= OBJECTS_CACHE_MAX_TEXT) {
+    if (objectsCache.size >= OBJECTS_CACHE_ENTRIES) objectsCache.delete(objectsCache.keys().next().value!);
+    objectsCache.set(objectsText, objects.map((o) => Object.freeze({ ...o })));
+  }
+  return objects;
+}
+
+function decodeObjects(objectsText: string): KeyVaultObject[] {
   let array: string[];
   try {
     array = parseObjectsArray(objectsText);
@@ -125,11 +158,7 @@ export function planMount(
     objects.push(normalizeObject(trimmed));
   });
   checkPathConflicts(objects);
-
-  // 9. zero objects is a success with no files, before the vault name is even looked at.
-  const vaultUrl = objects.length === 0 ? "" : vaultUrlFor(keyvaultName, cloud);
-
-  return { podName, podNamespace, keyvaultName, vaultUrl, tenantId, cloud, auth, objects, defaultMode: permission };
+  return objects;
 }
 
 function trimObject(raw: RawKeyVaultObject): RawKeyVaultObject {

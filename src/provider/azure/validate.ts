@@ -118,40 +118,55 @@ interface Claim {
 }
 
 const describe = (o: KeyVaultObject) => `objectType:${o.objectType}, objectName:${o.objectName}`;
+const isIndex = (segment: string, max: number) => /^(0|[1-9][0-9]*)$/.test(segment) && Number(segment) <= max;
 
 /**
  * I2: rejects two objects that would write the same file, or a file where
  * another object needs a directory. History objects claim `<base>/0..N`
- * (upstream can return N+1 versions).
+ * (upstream can return N+1 versions). Linear in objects × path depth.
  */
 export function checkPathConflicts(objects: KeyVaultObject[]): void {
-  const claims: Claim[] = objects.map((obj) =>
-    obj.objectVersionHistory > 1
-      ? { obj, path: obj.objectAlias, maxIndex: obj.objectVersionHistory }
-      : { obj, path: obj.objectAlias },
-  );
-  for (let j = 0; j < claims.length; j++) {
-    for (let i = 0; i < j; i++) {
-      const clash = conflict(claims[i]!, claims[j]!) ?? conflict(claims[j]!, claims[i]!);
-      if (clash) {
-        throw wrapObjectError(
-          claims[j]!.obj,
-          new ProviderError(`file ${JSON.stringify(clash)} is also written by ${describe(claims[i]!.obj)}`),
-        );
-      }
+  const byPath = new Map<string, Claim>();
+  /** Directory → the earlier claims beneath it, with their next path segment. */
+  const under = new Map<string, { claim: Claim; next: string }[]>();
+  for (const obj of objects) {
+    const claim: Claim = obj.objectVersionHistory > 1 ? { obj, path: obj.objectAlias, maxIndex: obj.objectVersionHistory } : { obj, path: obj.objectAlias };
+    const clash = findClash(claim, byPath, under);
+    if (clash) {
+      throw wrapObjectError(obj, new ProviderError(`file ${JSON.stringify(clash.path)} is also written by ${describe(clash.with.obj)}`));
+    }
+    byPath.set(claim.path, claim);
+    const parts = claim.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      const list = under.get(dir) ?? [];
+      list.push({ claim, next: parts[i]! });
+      under.set(dir, list);
     }
   }
 }
 
-/** The clashing path if `a` and `b` collide, seen from `a`'s side. */
-function conflict(a: Claim, b: Claim): string | undefined {
-  if (a.path === b.path) return a.path;
-  if (!b.path.startsWith(a.path + "/")) return undefined;
-  // b lives under a: fine only if a is a history directory and b is not one of its index files.
-  if (a.maxIndex === undefined) return a.path;
-  const rest = b.path.slice(a.path.length + 1);
-  const first = rest.split("/")[0]!;
-  if (/^(0|[1-9][0-9]*)$/.test(first) && Number(first) <= a.maxIndex) return `${a.path}/${first}`;
+function findClash(
+  claim: Claim,
+  byPath: Map<string, Claim>,
+  under: Map<string, { claim: Claim; next: string }[]>,
+): { path: string; with: Claim } | undefined {
+  const same = byPath.get(claim.path);
+  if (same) return { path: claim.path, with: same };
+  // An earlier object's file (or history index) is one of our directories.
+  const parts = claim.path.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join("/");
+    const owner = byPath.get(dir);
+    if (!owner) continue;
+    if (owner.maxIndex === undefined) return { path: dir, with: owner };
+    if (isIndex(parts[i]!, owner.maxIndex)) return { path: `${dir}/${parts[i]}`, with: owner };
+  }
+  // Earlier objects live beneath our path.
+  for (const { claim: other, next } of under.get(claim.path) ?? []) {
+    if (claim.maxIndex === undefined) return { path: claim.path, with: other };
+    if (isIndex(next, claim.maxIndex)) return { path: `${claim.path}/${next}`, with: other };
+  }
   return undefined;
 }
 

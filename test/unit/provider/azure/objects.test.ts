@@ -190,6 +190,11 @@ describe("provider/azure per-object validation", () => {
     expect(planError("objectName: h\nobjectType: secret\nobjectVersionHistory: 3", "objectName: x\nobjectAlias: h/3\nobjectType: secret")).to.include('file "h/3" is also written by objectType:secret, objectName:h');
     expect(planObjects("objectName: h\nobjectType: secret\nobjectVersionHistory: 3", "objectName: x\nobjectAlias: h/4\nobjectType: secret")).to.have.length(2);
     expect(planObjects("objectName: h\nobjectType: secret\nobjectVersionHistory: 3", "objectName: x\nobjectAlias: h/extra\nobjectType: secret")).to.have.length(2);
+    // Same clashes found whichever object comes first.
+    expect(planError("objectName: b\nobjectAlias: a/b\nobjectType: secret", "objectName: a\nobjectType: secret")).to.equal(
+      'failed to get objectType:secret, objectName:a, objectVersion:: file "a" is also written by objectType:secret, objectName:b',
+    );
+    expect(planError("objectName: x\nobjectAlias: h/0/deep\nobjectType: secret", "objectName: h\nobjectType: secret\nobjectVersionHistory: 2")).to.include('file "h/0" is also written by objectType:secret, objectName:x');
     // Distinct files are fine.
     expect(planObjects("objectName: a\nobjectType: secret", "objectName: a\nobjectAlias: a2\nobjectType: key")).to.have.length(2);
   });
@@ -201,6 +206,21 @@ describe("provider/azure per-object validation", () => {
     );
     expect(() => checkOutputPaths([{ path: "a", id: "secret/a" }, { path: "a/b", id: "secret/b" }])).to.throw('file "a" of secret/a is also a directory for secret/b');
     expect(() => checkOutputPaths([{ path: "h/0", id: "secret/h/0" }, { path: "h/1", id: "secret/h/1" }, { path: "h/extra", id: "secret/x" }])).to.not.throw();
+  });
+
+  it("repeated mounts of one SPC reuse the parse but never share object instances", () => {
+    const first = planObjects("objectName: same\nobjectType: secret");
+    first[0]!.objectAlias = "mutated";
+    const second = planObjects("objectName: same\nobjectType: secret");
+    expect(second[0]!.objectAlias).to.equal("same");
+    expect(second[0]).to.not.equal(first[0]);
+  });
+
+  it("planning many objects stays linear (2000 objects with nested aliases)", () => {
+    const docs = Array.from({ length: 2000 }, (_, i) => `objectName: s${i}\nobjectAlias: d${i % 50}/f${i}\nobjectType: secret`);
+    const start = Date.now();
+    expect(planObjects(...docs)).to.have.length(2000);
+    expect(Date.now() - start).to.be.below(15_000);
   });
 
   it("fileMode reports a bad permission on an object that skipped planning", () => {
