@@ -199,7 +199,13 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
         req.destroy();
       }, limit);
       call.signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("error", (e) => finish(() => reject(transportError(call.method, call.path, e))));
+      req.on("error", (e) =>
+        finish(() => {
+          const ke = transportError(call.method, call.path, e);
+          if (req.reusedSocket) ke.reusedSocket = true;
+          reject(ke);
+        }),
+      );
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -220,12 +226,14 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
   }
 
   /** Reads (GET) are retried on 429, 5xx and lost connections; writes only on
-   * 429 and refused connections, where the server cannot have acted. */
+   * 429, refused connections, and a reset of a reused keep-alive socket (the
+   * server closed it as idle before reading the request), where the server
+   * cannot have acted. */
   function retryable(method: string, e: unknown): boolean {
     if (!(e instanceof KubeError)) return false;
     if (e.status === 429) return true;
     if (e.reason === "Timeout" && e.status === 0) return false;
-    if (e.status === 0) return method === "GET" || e.code === "ECONNREFUSED";
+    if (e.status === 0) return method === "GET" || e.code === "ECONNREFUSED" || (e.code === "ECONNRESET" && e.reusedSocket === true);
     return method === "GET" && e.status >= 500 && e.status !== 501;
   }
 

@@ -58,6 +58,8 @@ export class KubeError extends Error {
   readonly retryAfterSeconds?: number;
   /** For status 0: the system error code (ECONNREFUSED, ECONNRESET, ...), if any. */
   code?: string;
+  /** For status 0: the request went out on a reused keep-alive socket. */
+  reusedSocket?: boolean;
 
   constructor(status: number, reason: string, message: string, details?: StatusDetails, retryAfterSeconds?: number) {
     super(message);

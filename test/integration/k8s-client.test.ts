@@ -269,9 +269,18 @@ describe("k8s client against the mini API server (HTTPS)", function () {
     const ok = await client.get<SecretProviderClass>(spcPath("default", "azure-kv"));
     expect(ok.metadata.name).to.equal("azure-kv");
 
+    // A reset on a fresh connection may come after the server acted: a write is not retried.
+    const fresh = createKubeClient(cfg, { retryBaseMs: 5 });
     srv.fault({ unreachable: true, count: 1 });
-    const reset = await client.create(secretPath("default"), { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" } }).catch((x: unknown) => x);
+    const reset = await fresh.create(secretPath("default"), { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" } }).catch((x: unknown) => x);
     expect(isUnreachable(reset)).to.equal(true);
+    expect((reset as KubeError).reusedSocket).to.equal(undefined);
+    // On a reused keep-alive socket it is the idle-close race, which Node documents as safe to retry.
+    await fresh.get(spcPath("default", "azure-kv"));
+    srv.fault({ unreachable: true, count: 1 });
+    await fresh.create(secretPath("default"), { apiVersion: "v1", kind: "Secret", metadata: { name: "s3" } });
+    expect(srv.store.get(secretPath("default", "s3"))).to.not.equal(undefined);
+    fresh.close();
   });
 
   it("retries a write whose connection was refused (the server cannot have acted)", async () => {
