@@ -402,8 +402,8 @@ class VaultRequest {
   }
 
   private listVersions(kind: ObjectKind, name: string): void {
+    // Key Vault lists nothing (200, empty page) for a name that does not exist.
     const versions = this.ctx.store.versions(this.vault, kind, name);
-    if (versions.length === 0) return this.missing(kind, name);
     this.page(versions, (o) => this.item(kind, name, o, false));
   }
 

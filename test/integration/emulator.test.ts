@@ -279,6 +279,9 @@ describe("emulator endpoints (direct)", function () {
     const versions = await kv(emu, "/secrets/s/versions?api-version=7.4&maxresults=1", { token });
     expect(versions.body.value).to.have.length(1);
     expect(versions.body.nextLink).to.match(new RegExp(`^https://${DEMO_VAULT}\\.${emu.dnsSuffix.replace(/\./g, "\\.")}/secrets/s/versions\\?api-version=7\\.4&\\$skiptoken=`));
+    const none = await kv(emu, "/secrets/never-created/versions?api-version=7.4", { token });
+    expect(none.status).to.equal(200);
+    expect(none.body).to.deep.equal({ value: [], nextLink: null });
     const bad = await kv(emu, "/secrets/s/?api-version=1999-01-01", { token });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.code).to.equal("BadParameter");
