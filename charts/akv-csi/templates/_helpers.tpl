@@ -80,8 +80,8 @@ before the kernel OOM-kills the pod. Takes a Kubernetes quantity; empty when no 
 {{- define "akv-csi.nodeOptionsEnv" -}}
 {{- $limit := "" -}}
 {{- with .limits }}{{ $limit = .memory | default "" }}{{ end -}}
-{{- if $limit }}
+{{- if $limit -}}
 - name: NODE_OPTIONS
   value: "--max-old-space-size={{ include "akv-csi.heapMiB" $limit }}"
-{{- end }}
+{{- end -}}
 {{- end -}}
