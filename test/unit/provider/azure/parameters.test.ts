@@ -249,3 +249,51 @@ describe("provider/azure planMount: check order and upstream texts", () => {
     });
   });
 });
+
+describe("provider/azure planMount: upstream GetSecretsStoreObjectContent fixtures (indented objects as in provider_test.go)", () => {
+  const p = (extra: Record<string, string>) => ({
+    keyvaultName: "testKV",
+    tenantId: "tid",
+    useVMManagedIdentity: "true",
+    "csi.storage.k8s.io/pod.name": "pod1",
+    "csi.storage.k8s.io/pod.namespace": "ns1",
+    ...extra,
+  });
+  const run = (a: Record<string, string>) => planMount(a, null, 0o420, defaults);
+
+  it("objects not configured as an array", () => {
+    const objects = `
+        - |
+          objectName: secret1
+          objectType: secret
+          objectVersion: ""`;
+    expect(() => run(p({ objects }))).to.throw("failed to yaml unmarshal objects, error: yaml: unmarshal errors");
+  });
+  it("objects array is empty", () => {
+    expect(run(p({ objects: "\n      array:" })).objects).to.deep.equal([]);
+  });
+  it("invalid object format / encoding", () => {
+    const obj = (line: string) => `
+      array:
+        - |
+          objectName: secret1
+          objectType: secret
+          ${line}
+          objectVersion: ""`;
+    expect(() => run(p({ objects: obj("objectFormat: pkcs") }))).to.throw(
+      "failed to get objectType:secret, objectName:secret1, objectVersion:: invalid objectFormat: pkcs, should be PEM or PFX",
+    );
+    expect(() => run(p({ objects: obj("objectEncoding: utf-16") }))).to.throw(
+      "failed to get objectType:secret, objectName:secret1, objectVersion:: invalid objectEncoding: utf-16, should be hex, base64 or utf-8",
+    );
+    const ok = run(p({ objects: obj("objectEncoding: base64") }));
+    expect(ok.objects[0]).to.include({ objectName: "secret1", objectVersion: "", objectEncoding: "base64" });
+    expect(ok.vaultUrl).to.equal("https://testKV.vault.azure.net/");
+    expect(ok.defaultMode).to.equal(0o420);
+  });
+  it("AzureStackCloud with a missing env file", () => {
+    expect(() => run(p({ cloudName: "AzureStackCloud", cloudEnvFileName: "/etc/kubernetes/akscustom.json" }))).to.throw(
+      "cloudName AzureStackCloud is not valid, error: open /etc/kubernetes/akscustom.json: no such file or directory",
+    );
+  });
+});
