@@ -88,9 +88,9 @@ async function vaultAdmin(ctx: EmulatorContext, x: Exchange, vault: string, rest
   if (m === "DELETE") return sendJson(x, 200, { ok: store.deleteObject(vault, k, name) });
   if (m !== "PUT" || version) return bad(`unsupported ${m} on ${x.path}`);
   if (k === "secrets") {
-    const b = (await readJson(x.req)) as { value?: string; contentType?: string; enabled?: boolean; tags?: Record<string, string> };
+    const b = (await readJson(x.req)) as { value?: string; contentType?: string; enabled?: boolean; tags?: Record<string, string>; certificateBacked?: boolean };
     if (typeof b.value !== "string") return bad("value (string) is required");
-    const r = store.setSecret(vault, name, b.value, { contentType: b.contentType, enabled: b.enabled, tags: b.tags });
+    const r = store.setSecret(vault, name, b.value, { contentType: b.contentType, enabled: b.enabled, tags: b.tags, certificateBacked: b.certificateBacked });
     return sendJson(x, 200, r);
   }
   if (k === "keys") {

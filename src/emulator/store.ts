@@ -77,6 +77,9 @@ export interface SetSecretOptions {
   created?: number;
   nbf?: number;
   exp?: number;
+  /** Mark the secret as a certificate's backing secret (kid = keys/<name>/<version>,
+   * managed) without a certificate object: for hand-made PEM/PFX test content. */
+  certificateBacked?: boolean;
 }
 
 export interface SetKeyOptions extends KeySpec {
@@ -173,6 +176,10 @@ export class EmulatorStore {
     if (opts.tags) v.tags = { ...opts.tags };
     if (opts.kid) v.kid = opts.kid;
     if (opts.managed) v.managed = true;
+    if (opts.certificateBacked) {
+      v.kid = `keys/${name}/${version}`;
+      v.managed = true;
+    }
     push(this.vault(vault).secrets, name, v);
     this.onChange?.("secrets", vault, name, version);
     return { version };

@@ -20,6 +20,8 @@ describe("emulator store", function () {
     expect(s.find("kv", "secrets", "missing")).to.equal(undefined);
     expect(s.find("nokv", "secrets", "n")).to.equal(undefined);
     expect(s.hasVault("nokv")).to.equal(false);
+    const pem = s.setSecret("kv", "hand-made", "-----BEGIN CERTIFICATE-----", { contentType: "application/x-pem-file", certificateBacked: true });
+    expect(s.find("kv", "secrets", "hand-made")).to.include({ kid: `keys/hand-made/${pem.version}`, managed: true });
   });
 
   it("creates an EC certificate with its backing key and PFX secret under one version", async () => {
