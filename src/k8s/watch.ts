@@ -131,6 +131,8 @@ export function createInformer<T extends KubeObject>(client: KubeClient, path: s
           needList = false;
           log?.v(4).info("informer listed", { count: cache.size, resourceVersion: rv });
         }
+        const watchStarted = Date.now();
+        let events = 0;
         await client.watch<T>(
           path,
           {
@@ -142,10 +144,16 @@ export function createInformer<T extends KubeObject>(client: KubeClient, path: s
           },
           (type, obj) => {
             apply(type, obj);
+            events++;
             backoff = initialBackoff;
           },
         );
-        // The server ended the watch normally: resume from where we are.
+        // The server ended the watch normally: resume from where we are, but
+        // not in a hot loop if something keeps closing empty watches at once.
+        if (events === 0 && Date.now() - watchStarted < 1000) {
+          await sleep(backoff);
+          backoff = Math.min(maxBackoff, backoff * 2);
+        }
       } catch (e) {
         if (stopper.signal.aborted) break;
         if (isGone(e)) {

@@ -93,6 +93,16 @@ describe("k8s/watch createInformer", () => {
     inf.stop();
   });
 
+  it("does not spin when watches keep ending at once without events", async () => {
+    const empty: WatchScript = async () => undefined;
+    const { client, calls } = fakeClient([list("10")], Array<WatchScript>(50).fill(empty));
+    const inf = createInformer(client, "/x", { initialBackoffMs: 20, maxBackoffMs: 40 });
+    await inf.synced();
+    await new Promise((r) => setTimeout(r, 150));
+    inf.stop();
+    expect(calls.filter((c) => c.startsWith("watch")).length).to.be.within(2, 8);
+  });
+
   it("keeps retrying a failing first list, and synced() rejects if stopped first", async () => {
     const { client, calls } = fakeClient([async () => Promise.reject(new KubeError(403, "Forbidden", "no"))], []);
     const inf = createInformer(client, "/x", { initialBackoffMs: 1, maxBackoffMs: 2 });
