@@ -35,8 +35,8 @@ const rssMiB = (pid: number) => {
 function spawnDist(args: string[], env: Record<string, string>, log: string): ChildProcess {
   const child = spawn(process.execPath, [join(REPO, "dist/main.js"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const chunks: Buffer[] = [];
-  child.stdout!.on("data", (b: Buffer) => chunks.push(b));
-  child.stderr!.on("data", (b: Buffer) => chunks.push(b));
+  child.stdout.on("data", (b: Buffer) => chunks.push(b));
+  child.stderr.on("data", (b: Buffer) => chunks.push(b));
   child.once("exit", () => writeFileSync(log, Buffer.concat(chunks)));
   return child;
 }
