@@ -47,6 +47,8 @@ export interface MountSpec {
   objects: SpcObject[];
   podName?: string;
   podNamespace?: string;
+  /** The pod's service account as the kubelet reports it. */
+  serviceAccountName?: string;
   secrets?: Record<string, string> | null;
   permission?: string;
   extraContext?: Record<string, string>;
@@ -59,7 +61,7 @@ export function mountRequest(s: MountSpec): MountRequest {
     "csi.storage.k8s.io/pod.name": s.podName ?? "app-0",
     "csi.storage.k8s.io/pod.namespace": s.podNamespace ?? "default",
     "csi.storage.k8s.io/pod.uid": "11111111-2222-3333-4444-555555555555",
-    "csi.storage.k8s.io/serviceAccount.name": "default",
+    "csi.storage.k8s.io/serviceAccount.name": s.serviceAccountName ?? "default",
     "csi.storage.k8s.io/ephemeral": "true",
     secretProviderClass: "azure-spc",
     ...s.extraContext,

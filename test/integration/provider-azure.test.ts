@@ -180,6 +180,7 @@ describe("integration: provider azure against the emulator", function () {
       params: { ...cloudParams(), ...wiParams() },
       extraContext: wiContext(token),
       podName: `web-${pod}`,
+      serviceAccountName: "demo-sa",
       objects,
     });
     const t0 = Date.now();
@@ -194,7 +195,9 @@ describe("integration: provider azure against the emulator", function () {
     emu.resetStats();
     const other = saToken("other", "other-sa");
     await Promise.all([
-      client.mount(mountRequest({ ...spec(other, 0), podNamespace: "other", params: { ...cloudParams(), clientID: SP2_CLIENT_ID }, extraContext: wiContext(other) })),
+      client.mount(
+        mountRequest({ ...spec(other, 0), podNamespace: "other", serviceAccountName: "other-sa", params: { ...cloudParams(), clientID: SP2_CLIENT_ID }, extraContext: wiContext(other) }),
+      ),
       client.mount(mountRequest(spec(saToken("default", "demo-sa"), 1))),
     ]);
     // demo-sa's values are fresh in its cache; other-sa must fetch its own.

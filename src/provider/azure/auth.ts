@@ -39,14 +39,25 @@ export function serviceAccountFromToken(jwt: string): { namespace: string; name:
  * Identity key (perf-security-kms.md §A5): tenant+client+namespace/SA for
  * workload identity, tenant+client+hash(secret) for a service principal, the
  * MI client id, namespace/pod for pod identity. Never contains a secret.
+ *
+ * Cached values are served without Entra seeing the token again, so the SA
+ * part must come from something the pod cannot forge: the kubelet's pod
+ * namespace and service account name (`podServiceAccount`), and the token's
+ * (unverified) subject must agree with them. Otherwise the key is the token
+ * itself (hashed): that pod shares nothing and Entra judges its token.
  */
-export function principalKey(auth: AuthConfig, cloud: CloudEnvironment): string {
+export function principalKey(auth: AuthConfig, cloud: CloudEnvironment, podServiceAccount?: string): string {
   const authority = cloud.activeDirectoryEndpoint.toLowerCase();
   switch (auth.mode) {
     case "WorkloadIdentity": {
-      const sa = auth.serviceAccountName ?? serviceAccountFromToken(auth.serviceAccountToken)?.name;
-      // Without a readable SA name fall back to the token itself (hashed): no sharing, still safe.
-      const who = sa !== undefined ? `sa=${sa}` : `tok=${sha(auth.serviceAccountToken)}`;
+      const claimed = serviceAccountFromToken(auth.serviceAccountToken);
+      const trusted =
+        podServiceAccount !== undefined &&
+        podServiceAccount !== "" &&
+        claimed !== undefined &&
+        claimed.namespace === auth.podNamespace &&
+        claimed.name === podServiceAccount;
+      const who = trusted ? `sa=${podServiceAccount}` : `tok=${sha(auth.serviceAccountToken)}`;
       return `wi|${authority}|${auth.tenantId}|${auth.clientId}|${auth.podNamespace}|${who}`;
     }
     case "ServicePrincipal":
@@ -93,7 +104,8 @@ export class CredentialFactory {
     return this.cache.size;
   }
 
-  forMount(auth: AuthConfig, cloud: CloudEnvironment): MountCredential {
+  /** `podServiceAccount`: the kubelet's `csi.storage.k8s.io/serviceAccount.name`. */
+  forMount(auth: AuthConfig, cloud: CloudEnvironment, podServiceAccount?: string): MountCredential {
     if (auth.mode === "AzureTokenProxy") {
       // @azure/identity 4.13 has no AKS token-proxy transport (custom CA + SNI
       // towards the identity-binding proxy); faking it would be guesswork.
@@ -107,7 +119,7 @@ export class CredentialFactory {
       this.warnedPodIdentity = true;
       this.opts.log.warn("pod identity (usePodIdentity) is deprecated; migrate to workload identity");
     }
-    const principal = principalKey(auth, cloud);
+    const principal = principalKey(auth, cloud, podServiceAccount);
     const entry = this.cache.getOrCreate(principal, () => this.create(auth, cloud));
     if (auth.mode === "WorkloadIdentity") entry.assertion.token = auth.serviceAccountToken;
     return { principal, credential: entry.credential };

@@ -29,9 +29,11 @@ import {
 import { ThrottleGate } from "./throttle.js";
 
 export const RUNTIME_NAME = "secrets-store-csi-driver-provider-azure";
+/** Set by the driver from the kubelet's pod info (podInfoOnMount), after the SPC parameters. */
+const POD_SERVICE_ACCOUNT = "csi.storage.k8s.io/serviceAccount.name";
 
 export interface CredentialSource {
-  forMount(auth: AuthConfig, cloud: CloudEnvironment): MountCredential;
+  forMount(auth: AuthConfig, cloud: CloudEnvironment, podServiceAccount?: string): MountCredential;
 }
 
 export interface AzureProviderOptions {
@@ -78,7 +80,7 @@ export class AzureProvider implements SecretsProvider {
     const plan = planMount(input.attributes, input.secrets, input.permission, this.opts.defaults);
     if (plan.objects.length === 0) return { files: [], objectVersions: [] };
 
-    const id = this.opts.credentials.forMount(plan.auth, plan.cloud);
+    const id = this.opts.credentials.forMount(plan.auth, plan.cloud, input.attributes[POD_SERVICE_ACCOUNT]);
     const kv = this.opts.keyvault.forIdentity(id);
     // One failure stops the rest of this mount's work; other mounts are unaffected.
     const stop = new AbortController();
