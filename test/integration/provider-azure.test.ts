@@ -57,6 +57,8 @@ describe("integration: provider azure against the emulator", function () {
     s.setSecret(VAULT, "sentinel", SENTINEL_SECRET_VALUE);
     for (let i = 1; i <= 4; i++) s.setSecret(VAULT, "rotated", `rotated-v${i}`, { created: Math.floor(Date.now() / 1000) - 100 + i });
     for (let i = 0; i < 6; i++) s.setSecret(VAULT, `burst-${i}`, `burst-value-${i}`);
+    s.setSecret(VAULT, "reset-me", "reset-value");
+    s.setSecret(VAULT, "hang-me", "hang-value");
     s.setSecret("throttle-kv", "t1", "t1-value");
     s.setSecret("throttle-kv", "t2", "t2-value");
     s.setSecret("throttle-kv", "t3", "t3-value");
@@ -251,6 +253,23 @@ describe("integration: provider azure against the emulator", function () {
     expect(second.details).to.contain("throttled until");
     expect(emu.count({ route: "secret.get", vault: "throttle-kv" })).to.equal(before);
     expect(Date.now() - t0).to.be.below(8_000);
+  });
+
+  it("a connection reset is retried by the SDK and the mount succeeds", async () => {
+    emu.faults.add({ route: "secret.get", vault: VAULT, path: "/secrets/reset-me", times: 1, action: { kind: "reset" } });
+    const res = await client.mount(mountRequest({ params: cloudParams(), secrets: spSecrets, objects: [{ objectName: "reset-me", objectType: "secret" }] }));
+    expect(res.files[0]!.contents.toString()).to.equal("reset-value");
+  });
+
+  it("a hanging vault ends in DEADLINE_EXCEEDED, and the next mount is not stuck behind the dead call", async () => {
+    emu.faults.add({ route: "secret.get", vault: VAULT, path: "/secrets/hang-me", times: 1, action: { kind: "hang" } });
+    const spec: MountSpec = { params: cloudParams(), secrets: spSecrets, objects: [{ objectName: "hang-me", objectType: "secret" }] };
+    const t0 = Date.now();
+    const err = await mountErr(spec, 2_000);
+    expect(err.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
+    expect(Date.now() - t0).to.be.below(4_000);
+    const res = await client.mount(mountRequest(spec), 20_000);
+    expect(res.files[0]!.contents.toString()).to.equal("hang-value");
   });
 
   it("never logs a client secret, SA token or secret value, even at -v=10", async () => {
