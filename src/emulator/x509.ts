@@ -93,8 +93,11 @@ function time(d: Date): forge.asn1.Asn1 {
 
 /** RFC 5280 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const spki = fromDer(publicKey.export({ type: "spki", format: "der" }));
-  const bits = (spki.value as forge.asn1.Asn1[])[1]!.value as string;
+  // forge would otherwise parse an RSA key's BIT STRING into ASN.1 children.
+  const parse = forge.asn1.fromDer as unknown as (b: forge.util.ByteStringBuffer, o: object) => forge.asn1.Asn1;
+  const spki = parse(forge.util.createBuffer(publicKey.export({ type: "spki", format: "der" }).toString("binary")), { decodeBitStrings: false });
+  const bits = (spki.value as forge.asn1.Asn1[])[1]?.value;
+  if (typeof bits !== "string" || bits.length < 2) throw new Error("cannot read subjectPublicKey");
   return createHash("sha1").update(Buffer.from(bits.slice(1), "binary")).digest();
 }
 

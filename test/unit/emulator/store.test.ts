@@ -62,3 +62,25 @@ describe("emulator store", function () {
     expect(validateSeed({ vaults: [{ name: "kv", keys: [{ name: "k", kty: "EC" }] }] }).vaults).to.have.length(1);
   });
 });
+
+describe("emulator X.509 key identifiers", function () {
+  this.timeout(20_000);
+
+  it("SKI is SHA-1 of the subjectPublicKey bits, and AKI links each certificate to its issuer (RSA and EC)", async () => {
+    const { generateChain, keyIdentifier } = await import("../../../src/emulator/x509.js");
+    const { createHash, createPublicKey } = await import("node:crypto");
+    const rsa = await generateChain({ key: { kty: "RSA" }, chain: 1, subject: "r.local" });
+    const pkcs1 = rsa.publicKey.export({ type: "pkcs1", format: "der" });
+    expect(keyIdentifier(rsa.publicKey).toString("hex")).to.equal(createHash("sha1").update(pkcs1).digest("hex"));
+    const ec = await generateChain({ key: { kty: "EC" }, chain: 3, subject: "e.local" });
+    const jwk = ec.publicKey.export({ format: "jwk" });
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.y!, "base64url")]);
+    expect(keyIdentifier(ec.publicKey).toString("hex")).to.equal(createHash("sha1").update(point).digest("hex"));
+    const { X509Certificate } = await import("node:crypto");
+    const ids = ec.certs.map((d) => keyIdentifier(createPublicKey(new X509Certificate(d).publicKey.export({ type: "spki", format: "pem" }))).toString("hex"));
+    expect(new Set(ids).size).to.equal(3);
+    // The AKI extension bytes of each certificate contain its issuer's SKI.
+    expect(ec.certs[0]!.includes(Buffer.from(ids[1]!, "hex"))).to.equal(true);
+    expect(ec.certs[1]!.includes(Buffer.from(ids[2]!, "hex"))).to.equal(true);
+  });
+});
