@@ -1,0 +1,298 @@
+// Interop: OUR driver drives the UPSTREAM Azure provider (Go, pinned in
+// versions.env). The provider authenticates with AAD pod identity: it asks NMI
+// at its hard-coded http://localhost:2579/host/token/ (served by the emulator)
+// and then reads Key Vault at https://<vault>.<suffix>/ through the emulator's
+// CONNECT proxy, trusting the emulator CA via SSL_CERT_FILE. The SPC lives in
+// the in-memory API server. Then our own provider serves a second pod through
+// a second instance of our driver, and both mounts must hold the same bytes.
+import { expect } from "chai";
+import { createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  startEmulator,
+  DEMO_CERT_NAME,
+  DEMO_KEY_NAME,
+  DEMO_POD_IDENTITY_CLIENT_ID,
+  DEMO_SECRET_NAME,
+  DEMO_SECRET_VALUE,
+  DEMO_TENANT_ID,
+  DEMO_VAULT,
+  type Emulator,
+} from "../../src/emulator/index.js";
+import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
+import { startMiniApiServer, type MiniApiServer } from "../../src/demo/mini-apiserver.js";
+import { spcpsPath, type SecretProviderClassPodStatus } from "../../src/k8s/types.js";
+import { spawnAkv, type AkvProcess } from "../helpers/akv-process.js";
+import { freePort } from "../helpers/control-plane.js";
+import { csiClient, type CsiClient } from "../helpers/csi-client.js";
+import {
+  fsTypeAt,
+  mountsUnder,
+  publishRequest,
+  readMountedFiles,
+  startPeerProcess,
+  targetPathFor,
+  unmountAllUnder,
+  volumeIdFor,
+  waitForFile,
+  waitForLog,
+  type MountedFile,
+  type PeerProcess,
+  type PodRef,
+} from "../helpers/interop-kubelet.js";
+import { PEER_VERSIONS, requirePeer } from "./peers.js";
+
+const NS = "interop";
+const SA = "interop-sa";
+const SPC = "interop-kv";
+const NODE = "node-1";
+const NMI_PORT = 2579;
+const IS_ROOT = process.getuid?.() === 0;
+
+type Side = "upstream" | "ours";
+
+describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["azure-provider"]} (pod identity)`, function () {
+  this.timeout(180_000);
+  let dir: string | undefined;
+  let emulator: Emulator | undefined;
+  let api: MiniApiServer | undefined;
+  let goProvider: PeerProcess | undefined;
+  let tsProvider: AkvProcess | undefined;
+  const drivers: Partial<Record<Side, { proc: AkvProcess; csi: CsiClient }>> = {};
+  const pods: Record<Side, PodRef> = {
+    upstream: { name: "web-go-provider", namespace: NS, uid: "", serviceAccount: SA },
+    ours: { name: "web-ts-provider", namespace: NS, uid: "", serviceAccount: SA },
+  };
+  const published: { side: Side; target: string; uid: string }[] = [];
+  const files: Partial<Record<Side, Map<string, MountedFile>>> = {};
+  const timings: Record<string, number> = {};
+
+  function startOurDriver(side: Side, provDir: string): Promise<void> {
+    const sock = join(dir!, `csi-${side}.sock`);
+    const proc = spawnAkv([
+      "driver",
+      `--endpoint=unix://${sock}`,
+      `--nodeid=${NODE}`,
+      `--provider-volume=${provDir}`,
+      `--additional-provider-volume-paths=${provDir}`,
+      "--metrics-addr=127.0.0.1:0",
+      `--kubeconfig=${api!.kubeconfigPath}`,
+      "-v=5",
+    ]);
+    drivers[side] = { proc, csi: csiClient(sock) };
+    return waitForFile(sock, { exited: () => proc.proc.exitCode !== null, tail: () => proc.output().slice(-4000) }, `our driver (${side} provider)`);
+  }
+
+  before(async function () {
+    const t0 = Date.now();
+    const providerBin = requirePeer(this, "azure-provider");
+    dir = mkdtempSync(join(tmpdir(), "akv-interop-prov-"));
+    try {
+      emulator = await startEmulator({ nmiPort: NMI_PORT, stateDir: join(dir, "emulator") });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE")
+        throw new Error(
+          `port ${NMI_PORT} on 127.0.0.1 is taken: the upstream Azure provider calls NMI at the hard-coded http://localhost:${NMI_PORT}/host/token/, so the emulator must own that port. Stop whatever listens there (ss -ltnp | grep ${NMI_PORT}).`,
+          { cause: e },
+        );
+      throw e;
+    }
+    for (const p of Object.values(pods)) emulator.addPodIdentity({ namespace: NS, podName: p.name, clientId: DEMO_POD_IDENTITY_CLIENT_ID });
+
+    const spc = {
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: SPC, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          usePodIdentity: "true",
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator.cloudEnvFile,
+          objects: [
+            "array:",
+            "  - |",
+            `    objectName: ${DEMO_SECRET_NAME}`,
+            "    objectType: secret",
+            "  - |",
+            `    objectName: ${DEMO_KEY_NAME}`,
+            "    objectType: key",
+            "  - |",
+            `    objectName: ${DEMO_CERT_NAME}`,
+            "    objectType: cert",
+            "",
+          ].join("\n"),
+        },
+      },
+    };
+    const podObjects = Object.values(pods).map((p) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: p.name, namespace: NS },
+      spec: {
+        nodeName: NODE,
+        serviceAccountName: SA,
+        containers: [{ name: "app", image: "busybox" }],
+        volumes: [{ name: "secrets-store-inline", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: SPC } } }],
+      },
+    }));
+    api = await startMiniApiServer({
+      https: true,
+      objects: [{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } }, spc, ...podObjects],
+    });
+    for (const p of Object.values(pods)) {
+      const stored = api.store.get<{ metadata: { uid: string } }>(`/api/v1/namespaces/${NS}/pods/${p.name}`);
+      p.uid = stored!.metadata.uid;
+    }
+
+    // The Go provider binds both HTTP ports on all interfaces, so they must be free ones.
+    const goProvDir = join(dir, "prov-go");
+    mkdirSync(goProvDir);
+    goProvider = startPeerProcess(
+      providerBin,
+      [
+        "--endpoint",
+        `unix://${join(goProvDir, "azure.sock")}`,
+        `--healthz-port=${await freePort()}`,
+        `--prometheus-port=${await freePort()}`,
+        "-v=5",
+      ],
+      join(dir, "upstream-provider.log"),
+      emulator.clientEnv(),
+    );
+    await waitForLog(goProvider, /Listening for connections/, "the upstream provider to serve");
+
+    const tsProvDir = join(dir, "prov-ts");
+    mkdirSync(tsProvDir);
+    tsProvider = spawnAkv(
+      [
+        "provider",
+        "azure",
+        `--endpoint=unix://${join(tsProvDir, "azure.sock")}`,
+        "--healthz-port=0",
+        "--healthz-host=127.0.0.1",
+        "--prometheus-port=0",
+        "--metrics-host=127.0.0.1",
+        "-v=5",
+      ],
+      emulator.clientEnv(),
+    );
+    await waitForFile(join(tsProvDir, "azure.sock"), { exited: () => tsProvider!.proc.exitCode !== null, tail: () => tsProvider!.output().slice(-4000) }, "our provider");
+
+    await Promise.all([startOurDriver("upstream", goProvDir), startOurDriver("ours", tsProvDir)]);
+    timings.setupMs = Date.now() - t0;
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const p of published.splice(0)) {
+      await drivers[p.side]?.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target }).catch(() => undefined);
+    }
+    for (const d of Object.values(drivers)) {
+      d.csi.close();
+      await d.proc.stop();
+    }
+    await goProvider?.stop();
+    await tsProvider?.stop();
+    await api?.close();
+    await emulator?.close();
+    if (dir) {
+      const left = unmountAllUnder(dir);
+      if (left.length > 0) console.log(`    cleanup: unmounted leftovers ${left.join(", ")}`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (Object.keys(timings).length > 0) console.log(`    timings: ${JSON.stringify(timings)}`);
+  });
+
+  async function publish(side: Side): Promise<string> {
+    const pod = pods[side];
+    const d = drivers[side]!;
+    const target = targetPathFor(join(dir!, "kubelet"), pod.uid);
+    published.push({ side, target, uid: pod.uid });
+    const t = Date.now();
+    try {
+      await d.csi.call("Node", "NodePublishVolume", publishRequest({ pod, spc: SPC, target }));
+    } catch (e) {
+      const providerLog = side === "upstream" ? goProvider!.tail(40) : tsProvider!.output().slice(-4000);
+      throw new Error(
+        `NodePublishVolume via our driver to the ${side === "upstream" ? "upstream Go" : "our"} provider failed: ${(e as Error).message}\n--- provider log tail:\n${providerLog}\n--- driver log tail:\n${d.proc.output().slice(-3000)}`,
+        { cause: e },
+      );
+    }
+    timings[`${side}PublishMs`] = Date.now() - t;
+    return target;
+  }
+
+  function checkContents(got: Map<string, MountedFile>): void {
+    expect([...got.keys()].sort()).to.deep.equal([DEMO_CERT_NAME, DEMO_SECRET_NAME, DEMO_KEY_NAME].sort());
+    expect(got.get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(DEMO_SECRET_VALUE);
+    const key = emulator!.store.find(DEMO_VAULT, "keys", DEMO_KEY_NAME) as KeyVersion;
+    const pem = got.get(DEMO_KEY_NAME)!.contents.toString("utf8");
+    expect(pem).to.match(/^-----BEGIN PUBLIC KEY-----\n/);
+    const expectedDer = createPublicKey({ key: key.jwk as JsonWebKey, format: "jwk" }).export({ type: "spki", format: "der" });
+    expect(createPublicKey(pem).export({ type: "spki", format: "der" }).equals(expectedDer)).to.equal(true, "key PEM is not the vault key's public half");
+    const cert = emulator!.store.find(DEMO_VAULT, "certificates", DEMO_CERT_NAME) as CertificateVersion;
+    const certPem = got.get(DEMO_CERT_NAME)!.contents.toString("utf8");
+    expect(certPem).to.match(/^-----BEGIN CERTIFICATE-----\n/);
+    expect(new X509Certificate(certPem).raw.equals(cert.chain[0]!)).to.equal(true, "cert PEM is not the vault certificate");
+    for (const [name, f] of got) expect(f.mode, `mode of ${name}`).to.equal(0o644);
+  }
+
+  function spcpsOf(pod: PodRef): SecretProviderClassPodStatus | undefined {
+    return api!.store.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${pod.name}-${NS}-${SPC}`));
+  }
+
+  const latest = (kind: "keys" | "certificates" | "secrets", name: string) => emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
+
+  it("mounts the vault's secret, key and cert from the upstream provider (NMI token, proxied Key Vault) and writes the SPCPS", async () => {
+    const target = await publish("upstream");
+    if (IS_ROOT) expect(fsTypeAt(target), "our driver mounts tmpfs as root").to.equal("tmpfs");
+    const got = readMountedFiles(target);
+    checkContents(got);
+    files.upstream = got;
+
+    // The Go provider really went through NMI as the bound pod, then Key Vault with that token.
+    expect(emulator!.count({ route: "nmi.token", status: 200, principal: DEMO_POD_IDENTITY_CLIENT_ID })).to.be.at.least(1);
+    expect(emulator!.count({ route: /^(secret|key|certificate)\.get$/, status: 200, principal: DEMO_POD_IDENTITY_CLIENT_ID })).to.equal(3);
+    expect(goProvider!.log()).to.match(/using pod identity to retrieve token/);
+
+    const spcps = spcpsOf(pods.upstream);
+    expect(spcps, "SPCPS written").to.not.equal(undefined);
+    expect(spcps!.status.mounted).to.equal(true);
+    expect(spcps!.status.targetPath).to.equal(target);
+    expect(spcps!.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).to.deep.equal([["Pod", pods.upstream.name, pods.upstream.uid]]);
+    expect(spcps!.status.objects).to.deep.equal([
+      { id: `cert/${DEMO_CERT_NAME}`, version: latest("certificates", DEMO_CERT_NAME) },
+      { id: `key/${DEMO_KEY_NAME}`, version: latest("keys", DEMO_KEY_NAME) },
+      { id: `secret/${DEMO_SECRET_NAME}`, version: latest("secrets", DEMO_SECRET_NAME) },
+    ]);
+  });
+
+  it("our provider, in the same pod-identity mode, yields byte-identical files and the same SPCPS objects", async function () {
+    if (!files.upstream) this.skip();
+    const target = await publish("ours");
+    const got = readMountedFiles(target);
+    checkContents(got);
+    const theirs = files.upstream;
+    expect([...got.keys()]).to.deep.equal([...theirs.keys()]);
+    for (const [name, f] of got) {
+      expect(f.contents.equals(theirs.get(name)!.contents), `contents of ${name}`).to.equal(true);
+      expect(f.mode, `mode of ${name}`).to.equal(theirs.get(name)!.mode);
+    }
+    expect(spcpsOf(pods.ours)!.status.objects).to.deep.equal(spcpsOf(pods.upstream)!.status.objects);
+  });
+
+  it("unpublishes: no mount and no target left", async () => {
+    expect(published.length, "both publishes ran").to.equal(2);
+    for (const p of published.splice(0)) {
+      await drivers[p.side]!.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target });
+      expect(existsSync(p.target), `${p.target} removed`).to.equal(false);
+    }
+    expect(mountsUnder(dir!)).to.deep.equal([]);
+  });
+});
