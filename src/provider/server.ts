@@ -170,7 +170,11 @@ function unary<Req, Res>(
 }
 
 export function createProviderServer(provider: SecretsProvider, opts: ServerOptions): grpc.Server {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    // channelz bookkeeping cost ~2% of CPU per call in a 500-mount burst and nothing reads it.
+    "grpc.enable_channelz": 0,
+  });
   const api = loadProviderApi();
   const health = loadHealth();
   server.addService(api.v1alpha1.CSIDriverProvider.service, {
@@ -209,6 +213,7 @@ export function checkHealth(endpoint: string, timeoutMs: number): Promise<void> 
   const client = new health.grpc.health.v1.Health(target, grpc.credentials.createInsecure(), {
     // Upstream dials the socket with authority localhost.
     "grpc.default_authority": "localhost",
+    "grpc.enable_channelz": 0,
   });
   return new Promise<void>((resolve, reject) => {
     client.Check({ service: "" }, { deadline: Date.now() + timeoutMs }, (err, res) => {
