@@ -338,6 +338,9 @@ export function apiserverFlags(p: {
     `--etcd-servers=${p.etcdUrl}`,
     "--bind-address=127.0.0.1",
     "--advertise-address=127.0.0.1",
+    // Since 1.37 the endpoint reconciler refuses a loopback advertise address; with
+    // no nodes or in-cluster clients yet, the kubernetes Service needs no endpoints.
+    "--endpoint-reconciler-type=none",
     `--secure-port=${p.port}`,
     `--cert-dir=${join(p.dir, "apiserver-certs")}`,
     `--tls-cert-file=${p.pki.servingCert}`,
