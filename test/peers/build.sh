@@ -47,7 +47,8 @@ build_azure-provider() {
 }
 build_etcd() { build_etcd_wrapper "$1" "$2"; }
 build_kube-apiserver() { build_kubernetes_wrapper "$1" "$2"; }
-build_helm() { GOBIN=$1 go install "helm.sh/helm/v4/cmd/helm@$2"; }
+# Helm's Makefile sets its version; without it `helm version` says only v4.3.
+build_helm() { GOBIN=$1 go install -ldflags "-X helm.sh/helm/v4/internal/version.version=$2" "helm.sh/helm/v4/cmd/helm@$2"; }
 
 build_one() {
   local name=$1 version dir start status=0 lock

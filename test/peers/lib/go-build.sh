@@ -62,6 +62,9 @@ _require_in_module() {
   theirs=$(awk '$1=="go"{print $2; exit}' "$(go_mod_file "$module@$v")")
   [[ -n "$theirs" ]] && go mod edit "-go=$theirs"
   [[ -n "$replace" ]] && go mod edit "-replace=$replace"
+  # Their go.sum, as `go install pkg@v` uses it: the checksum database here has no
+  # entry for some pseudo-versions they pin (404), and their sums are the ones to trust.
+  cat "$(go mod download -json "$module@$v" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')/go.sum" >>go.sum
   # -mod=mod fills go.sum from the one requirement. Unlike `go install pkg@v` or
   # `go get`, `go build` makes no deprecation lookup, which needs the module's
   # version list, and the proxy here answers 403 for some lists.
