@@ -12,6 +12,8 @@ export interface MountInput {
   currentObjectVersions: ObjectVersion[];
   /** Aborted when the caller cancels or the deadline passes. */
   signal?: AbortSignal;
+  /** The caller's deadline (epoch ms), to fail fast instead of waiting out a throttle window. */
+  deadline?: number;
 }
 
 export interface ObjectVersion {

@@ -8,7 +8,7 @@
 // the variable as the process was started with (which the chart may set).
 // A file without a keyVaultDNSSuffix is rejected here instead of producing
 // the URL "https://<name>./".
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { CloudEnvironment } from "./plan.js";
 
 export const DEFAULT_CLOUD_NAME = "AzurePublicCloud";
@@ -39,8 +39,32 @@ export function resolveCloud(name: string, envFilePath: string | undefined): Clo
   return env;
 }
 
-/** Reads an AzureStackCloud environment file (go-autorest EnvironmentFromFile; JSON keys match case-insensitively as in Go). */
+/** Parsed cloud files by path, valid while the file's mtime and size are unchanged. */
+const cloudFileCache = new Map<string, { mtimeMs: number; size: number; env: CloudEnvironment }>();
+
+/**
+ * Reads an AzureStackCloud environment file (go-autorest EnvironmentFromFile;
+ * JSON keys match case-insensitively as in Go). Every mount names the file, so
+ * a parse is reused until the file changes (one stat per mount).
+ */
 export function readCloudFile(path: string): CloudEnvironment {
+  let st: { mtimeMs: number; size: number } | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined; // readCloudFileUncached reports the error in go's words
+  }
+  const hit = st && cloudFileCache.get(path);
+  if (st && hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.env;
+  const env = readCloudFileUncached(path);
+  if (st) {
+    if (cloudFileCache.size > 64) cloudFileCache.clear();
+    cloudFileCache.set(path, { mtimeMs: st.mtimeMs, size: st.size, env: Object.freeze(env) });
+  }
+  return env;
+}
+
+function readCloudFileUncached(path: string): CloudEnvironment {
   let text: string;
   try {
     const buf = readFileSync(path);

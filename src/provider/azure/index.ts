@@ -8,6 +8,7 @@ import { CoalescingKeyVaultSource, SdkKeyVaultSource, type CallContext, type Key
 import {
   certFiles,
   checkFetchableType,
+  checkOutputPaths,
   fileMode,
   historyFileName,
   historyObjectId,
@@ -74,7 +75,7 @@ export class AzureProvider implements SecretsProvider {
     return { version: "v1alpha1", runtimeName: RUNTIME_NAME, runtimeVersion: this.opts.runtimeVersion };
   }
 
-  async mount(input: MountInput & { deadline?: number }): Promise<MountOutput> {
+  async mount(input: MountInput): Promise<MountOutput> {
     const { log } = this.opts;
     if (input.attributes.objects !== undefined) log.v(2).info("objects", { objects: input.attributes.objects });
     const plan = planMount(input.attributes, input.secrets, input.permission, this.opts.defaults);
@@ -120,6 +121,8 @@ export class AzureProvider implements SecretsProvider {
       out.files.push(...r!.files);
       out.objectVersions.push(...r!.versions);
     }
+    // After conversion: `.crt`/`.key` side files can collide with another object's file.
+    checkOutputPaths(out.files.map((f, i) => ({ path: f.path, id: out.objectVersions[i]!.id })));
     log.v(5).info("mounted objects", { pod: `${plan.podNamespace}/${plan.podName}`, vault: plan.vaultUrl, files: out.files.map((f) => f.path) });
     return out;
   }
