@@ -1,7 +1,9 @@
 // Our provider against Lowkey Vault, an independent Key Vault implementation
 // (Java). Lowkey is the vault; the emulator supplies the managed identity
 // (IMDS) and the CONNECT proxy that routes https://<vault>.lowkey.test to it.
-// The jar comes from test/peers/lowkey.sh.
+// The jar comes from test/optional/lowkey.sh. Not part of `npm test`: Maven Central does not
+// serve the Lowkey Vault application jar (only its testcontainers and client libraries), so
+// this runs only where the jar can be had (`npm run test:lowkey`, or AKV_CSI_PEER_CACHE with it).
 import { expect } from "chai";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createPublicKey, X509Certificate } from "node:crypto";
@@ -42,7 +44,7 @@ function findJar(): { jar?: string; why?: string; unobtainable?: boolean } {
   }
   const marker = join(dir, "lowkey-vault.unavailable");
   if (existsSync(marker)) return { why: readFileSync(marker, "utf8").trim(), unobtainable: true };
-  return { why: "Lowkey Vault is not fetched (run: bash test/peers/lowkey.sh)" };
+  return { why: "Lowkey Vault is not fetched (run: bash test/optional/lowkey.sh)" };
 }
 
 function freePort(): Promise<number> {
