@@ -276,6 +276,9 @@ function strategicPatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/** What kube-apiserver says for any failed JSON patch operation. */
+const JSON_PATCH_FAILED = "the server rejected our request due to an error in our request";
+
 function jsonPatch(doc: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new HttpError(400, "BadRequest", "json patch must be an array of operations");
   let root = clone(doc);
@@ -290,11 +293,11 @@ function jsonPatch(doc: unknown, ops: unknown): unknown {
     let parent: unknown = root;
     for (const p of parts.slice(0, -1)) {
       parent = Array.isArray(parent) ? parent[Number(p)] : isPlain(parent) ? parent[p] : undefined;
-      if (parent === undefined) throw new HttpError(422, "Invalid", `json patch path ${op.path} does not exist`);
+      if (parent === undefined) throw new HttpError(422, "Invalid", JSON_PATCH_FAILED);
     }
     const last = parts[parts.length - 1]!;
     const fail = () => {
-      throw new HttpError(422, "Invalid", `json patch ${op.op} ${op.path} failed`);
+      throw new HttpError(422, "Invalid", JSON_PATCH_FAILED);
     };
     if (Array.isArray(parent)) {
       const i = last === "-" ? parent.length : Number(last);
@@ -452,6 +455,12 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
     return { def, version, ...(namespace !== undefined ? { namespace } : {}), ...(name ? { name } : {}), ...(sub ? { sub } : {}) };
   }
 
+  function knownGroupVersion(p: string): boolean {
+    if (p.startsWith("/api/v1/")) return true;
+    const [, , group, version] = p.split("/");
+    return RESOURCES.some((d) => d.group === group && d.versions.includes(version ?? ""));
+  }
+
   function defForObject(o: Obj): ResourceDef {
     const [g, v] = (o.apiVersion ?? "").includes("/") ? (o.apiVersion ?? "").split("/") : ["", o.apiVersion];
     const def = RESOURCES.find((d) => d.group === g && d.kind === o.kind && d.versions.includes(v ?? ""));
@@ -580,7 +589,7 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
   function issueToken(ns: string, sa: Obj, body: Obj): Obj {
     const spec = (isPlain(body.spec) ? body.spec : {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } };
     const exp = spec.expirationSeconds ?? 3600;
-    if (exp < 600) throw new HttpError(422, "Invalid", `TokenRequest.authentication.k8s.io "${sa.metadata?.name}" is invalid: spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than 10 minutes`);
+    if (exp < 600) throw new HttpError(422, "Invalid", `TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than 10 minutes`);
     const audiences = spec.audiences && spec.audiences.length > 0 ? spec.audiences : [ISSUER];
     const iat = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
@@ -604,7 +613,7 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
       kind: "TokenRequest",
       apiVersion: "authentication.k8s.io/v1",
       metadata: { name: sa.metadata?.name, namespace: ns },
-      spec: { audiences, expirationSeconds: exp, ...(spec.boundObjectRef ? { boundObjectRef: spec.boundObjectRef } : {}) },
+      spec: { audiences, expirationSeconds: exp, boundObjectRef: spec.boundObjectRef ?? null },
       status: { token: jwt, expirationTimestamp: new Date((iat + exp) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") },
     };
   }
@@ -710,7 +719,14 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const p = parsePath(url.pathname);
-    if (!p) throw new HttpError(404, "NotFound", "the server could not find the requested resource");
+    if (!p) {
+      // the real server answers an unknown group/version with a plain-text 404, a known one with a Status
+      if (!/^\/(api\/v1|apis\/[^/]+\/[^/]+)\//.test(url.pathname) || !knownGroupVersion(url.pathname)) {
+        res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("404 page not found\n");
+        return;
+      }
+      throw new HttpError(404, "NotFound", "the server could not find the requested resource");
+    }
     const q = url.searchParams;
     const method = req.method ?? "GET";
     const { def, namespace: ns, name, sub } = p;
@@ -748,6 +764,9 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
       const b = body as Obj;
       if (b.metadata?.name && b.metadata.name !== name) throw new HttpError(400, "BadRequest", "the name of the object does not match the name on the URL");
       if (!existing) throw notFound(def, name);
+      // custom resources refuse unconditional updates; built-in kinds allow them
+      if (def.group === SSCD && !b.metadata?.resourceVersion)
+        throw new HttpError(422, "Invalid", `${qualified(def)} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`, { name, group: def.group, kind: def.kind });
       return send(res, 200, asVersion(replace(def, key, existing, clone(b), true), def, p.version));
     }
     if (method === "PATCH") {
@@ -756,7 +775,7 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
       if (!existing) throw notFound(def, name);
       let next: unknown;
       if (type === "application/merge-patch+json") next = mergePatch(clone(existing), patch);
-      else if (type === "application/strategic-merge-patch+json") next = strategicPatch(clone(existing), patch);
+      else if (type === "application/strategic-merge-patch+json" && def.group !== SSCD) next = strategicPatch(clone(existing), patch);
       else if (type === "application/json-patch+json") next = jsonPatch(existing, patch);
       else throw new HttpError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
       if (!isPlain(next)) throw new HttpError(422, "Invalid", "the patch produced a non-object");
@@ -771,10 +790,11 @@ export async function startMiniApiServer(opts: MiniApiServerOptions = {}): Promi
       const body = (await readBody(req)) as { preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: string } | undefined;
       if (!existing) throw notFound(def, name);
       const pre = body?.preconditions;
+      const kindGroup = def.group ? `${def.kind}.${def.group}` : def.kind;
       if (pre?.uid && pre.uid !== existing.metadata?.uid)
-        throw new HttpError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(def)} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata?.uid}`);
+        throw new HttpError(409, "Conflict", `Operation cannot be fulfilled on ${kindGroup} "${name}": the UID in the precondition (${pre.uid}) does not match the UID in record (${existing.metadata?.uid}). The object might have been deleted and then recreated`);
       if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata?.resourceVersion)
-        throw new HttpError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(def)} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata?.resourceVersion}`);
+        throw new HttpError(409, "Conflict", `Operation cannot be fulfilled on ${kindGroup} "${name}": the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${existing.metadata?.resourceVersion}). The object might have been modified`);
       remove(def, key, existing, body?.propagationPolicy !== "Orphan");
       return send(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, group: def.group, kind: def.resource, uid: existing.metadata?.uid } });
     }

@@ -23,6 +23,7 @@ import {
   type KubeClient,
   type KubeConfig,
   type Pod,
+  type Secret,
   type SecretProviderClass,
   type SecretProviderClassPodStatus,
 } from "../../src/k8s/index.js";
@@ -147,11 +148,15 @@ describe("k8s client against the mini API server (HTTPS)", function () {
     const locked = await client.patch(p, { metadata: { resourceVersion: cur.metadata.resourceVersion, labels: { x: "y" } } }).catch((x: unknown) => x);
     expect(isConflict(locked)).to.equal(true);
 
+    // strategic merge patch (built-in kinds only) merges ownerReferences by uid
+    const sp = secretPath("default", "smp");
+    await client.create(secretPath("default"), { apiVersion: "v1", kind: "Secret", metadata: { name: "smp" } });
     const owner = { apiVersion: "v1", kind: "Pod", name: "web-a", uid: "u-1" };
-    await client.patch(p, { metadata: { ownerReferences: [owner] } }, "strategic");
-    const both = await client.patch<SecretProviderClassPodStatus>(p, { metadata: { ownerReferences: [{ ...owner, name: "web-b", uid: "u-2" }] } }, "strategic");
+    await client.patch(sp, { metadata: { ownerReferences: [owner] } }, "strategic");
+    const both = await client.patch<Secret>(sp, { metadata: { ownerReferences: [{ ...owner, name: "web-b", uid: "u-2" }] } }, "strategic");
     expect(srv.requests.at(-1)?.contentType).to.equal("application/strategic-merge-patch+json");
     expect(both.metadata.ownerReferences?.map((o) => o.uid)).to.deep.equal(["u-1", "u-2"]);
+    await client.delete(sp);
 
     const j = await client.patch<SecretProviderClassPodStatus>(p, [{ op: "replace", path: "/status/podName", value: "web-z" }], "json");
     expect(j.status.podName).to.equal("web-z");

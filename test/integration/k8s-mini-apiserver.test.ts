@@ -90,7 +90,9 @@ describe("mini API server", function () {
     expect(d.metadata.namespace).to.equal(undefined);
     const e = await client.get("/apis/example.com/v1/widgets").catch((x: unknown) => x);
     expect(isNotFound(e)).to.equal(true);
-    expect((e as Error).message).to.equal("the server could not find the requested resource");
+    expect((e as Error).message).to.equal("the server responded with 404: 404 page not found");
+    const known = await client.get("/api/v1/namespaces/default/widgets").catch((x: unknown) => x);
+    expect((known as Error).message).to.equal("the server could not find the requested resource");
   });
 
   it("validates creates and updates like the API server", async () => {
@@ -102,14 +104,24 @@ describe("mini API server", function () {
     expect(gen.metadata.name).to.match(/^gen-[0-9a-f]{5}$/);
     const putMissing = await client.update(spcPath("default", "absent"), spcV1("absent")).catch((x: unknown) => x);
     expect(isNotFound(putMissing)).to.equal(true);
+    // as kube-apiserver: custom resources need a resourceVersion on update, built-in kinds do not
+    const unconditional = await client.update(spcPath("default", "one"), spcV1("one", { tier: "a" })).catch((x: unknown) => x);
+    expect((unconditional as KubeError).message).to.contain("metadata.resourceVersion: Invalid value: 0: must be specified for an update");
+    await client.update(serviceAccountPath("default", "app"), { ...sa, metadata: { ...sa.metadata, labels: { x: "1" } } });
     const badType = await fetch(`${srv.url}${spcPath("default", "one")}`, { method: "PATCH", headers: { Authorization: `Bearer ${srv.token}`, "Content-Type": "application/json" }, body: "{}" });
     expect(badType.status).to.equal(415);
+    // as kube-apiserver: no strategic merge patch for custom resources
+    const smp = await client.patch(spcPath("default", "one"), { metadata: { labels: { a: "b" } } }, "strategic").catch((x: unknown) => x);
+    expect((smp as KubeError).status).to.equal(415);
+    const badJson = await client.patch(spcPath("default", "one"), [{ op: "test", path: "/spec/provider", value: "aws" }], "json").catch((x: unknown) => x);
+    expect((badJson as KubeError).status).to.equal(422);
   });
 
   it("checks delete preconditions", async () => {
     const cur = await client.get<KubeObject>(spcPath("default", "one"));
     const stale = await client.delete(spcPath("default", "one"), { preconditions: { uid: "not-the-uid" } }).catch((x: unknown) => x);
     expect((stale as KubeError).reason).to.equal("Conflict");
+    expect((stale as KubeError).message).to.contain("the UID in the precondition (not-the-uid) does not match the UID in record");
     expect(srv.store.get(spcPath("default", "one"))).to.not.equal(undefined);
     await client.delete(spcPath("default", "one"), { preconditions: { uid: cur.metadata.uid! } });
     expect(srv.store.get(spcPath("default", "one"))).to.equal(undefined);
