@@ -48,6 +48,8 @@ export interface KubectlOptions {
   input?: string;
   /** Act as this bearer token instead of the admin. */
   token?: string;
+  /** Use this kubeconfig (e.g. from writeKubeconfig) instead of the admin's. */
+  kubeconfig?: string;
   timeoutMs?: number;
 }
 
@@ -81,6 +83,8 @@ export interface ControlPlane {
   applyYaml(yamlText: string): Promise<string>;
   /** GET a JSON path on the apiserver as the admin (or the given token). */
   getJson<T = unknown>(path: string, token?: string): Promise<T>;
+  /** Writes a kubeconfig for this cluster with a token or a client cert (see pki.issueClientCert); returns its path. */
+  writeKubeconfig(name: string, user: { token: string } | { certFile: string; keyFile: string }): string;
   /** Token of a user given in opts.users (static token file). */
   userToken(name: string): string;
   /** A new bearer token for a user with these groups, served by the TokenReview webhook, so it works after start. */
@@ -406,7 +410,18 @@ function runCommand(bin: string, args: string[], opts: { input?: string; timeout
 
 // ---------------------------------------------------------------- start
 
+/** Free ports are picked then released, so a parallel run can take one first: retry then. */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const etcdBin = opts.etcdPath ?? peerPath("etcd");
   const apiserverBin = opts.apiserverPath ?? peerPath("kube-apiserver");
   if (!etcdBin || !apiserverBin) throw new Error("etcd and kube-apiserver peers are not built (bash test/peers/build.sh etcd kube-apiserver)");
@@ -479,7 +494,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubectl = async (args: string[], k: KubectlOptions = {}) => {
       const auth = k.token ? [`--token=${k.token}`] : [];
       // HOME in the temp dir keeps kubectl's discovery cache out of the real one.
-      return runCommand(kubectlBin, [`--kubeconfig=${kubeconfigPath}`, ...auth, ...args], {
+      return runCommand(kubectlBin, [`--kubeconfig=${k.kubeconfig ?? kubeconfigPath}`, ...auth, ...args], {
         input: k.input,
         timeoutMs: k.timeoutMs ?? 60_000,
         env: { ...process.env, HOME: dir, KUBECONFIG: "" },
@@ -508,6 +523,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const res = await httpsGet(`${url}${path}`, { ca, token: token ?? adminToken });
         if (res.status < 200 || res.status >= 300) throw new Error(`GET ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
         return JSON.parse(res.body) as T;
+      },
+      writeKubeconfig(name, user) {
+        if (!/^[\w.-]+$/.test(name)) throw new Error(`kubeconfig name ${JSON.stringify(name)}: letters, digits, . _ - only`);
+        const path = join(dir, `${name}.kubeconfig`);
+        writeFileSync(path, kubeconfigYaml(url, pki.caCert, user), { mode: 0o600 });
+        return path;
       },
       userToken(name) {
         const t = preStart.get(name);

@@ -193,6 +193,22 @@ subjects:
     expect(list.items).to.have.length(1);
   });
 
+  it("trusts client certs from the cluster CA, as a joining kubelet would use", async () => {
+    const c = need();
+    const node = c.pki.issueClientCert("system:node:node-1", ["system:nodes"]);
+    const kubeconfig = c.writeKubeconfig("node-1", node);
+    const who = await c.kubectl(["auth", "whoami", "-o", "json"], { kubeconfig });
+    expect(who.code, who.stderr).to.equal(0);
+    const info = (JSON.parse(who.stdout) as { status: { userInfo: { username: string; groups: string[] } } }).status.userInfo;
+    expect(info.username).to.equal("system:node:node-1");
+    expect(info.groups).to.include("system:nodes");
+    // The Node authorizer lets a node read its own Node object only.
+    const own = await c.kubectl(["auth", "can-i", "get", "nodes/node-1"], { kubeconfig });
+    expect(own.stdout.trim()).to.equal("yes");
+    const secrets = await c.kubectl(["auth", "can-i", "list", "secrets", "-A"], { kubeconfig });
+    expect(secrets.stdout.trim()).to.match(/^no\b/);
+  });
+
   it("stop() ends etcd and the apiserver and removes the temp dir", async () => {
     const c = need();
     const { pids, dir } = c;
