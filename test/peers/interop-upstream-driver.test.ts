@@ -1,9 +1,10 @@
 // Interop: the UPSTREAM secrets-store-csi-driver (Go, pinned in versions.env)
 // drives OUR Azure provider, against a real kube-apiserver and the emulator.
-// The test plays kubelet. Then our own driver publishes the same SPC for a
-// second pod, and the two results must agree file for file and in the SPCPS.
+// The test plays kubelet. Then our own driver publishes an identical SPC for a
+// second pod (own node, own SPC), and the two must agree file for file, in the
+// SPCPS, in the Secrets their secret sync writes, and after a rotation.
 import { expect } from "chai";
-import { createPublicKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { startEmulator, DEMO_CERT_NAME, DEMO_CLIENT_ID, DEMO_KEY_NAME, DEMO_SECR
 import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
 import { createKubeClient, type KubeClient } from "../../src/k8s/client.js";
 import { loadKubeConfig } from "../../src/k8s/config.js";
+import { memoryLogger } from "../../src/util/logger.js";
 import { podPath, spcPath, spcpsPath, tokenRequestPath, type SecretProviderClassPodStatus, type TokenRequest } from "../../src/k8s/types.js";
 import { spawnAkv, type AkvProcess } from "../helpers/akv-process.js";
 import { freePort, startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
@@ -26,6 +28,7 @@ import {
   volumeIdFor,
   waitForFile,
   waitForLog,
+  VOLUME_NAME,
   WI_AUDIENCE,
   type MountedFile,
   type PeerProcess,
@@ -36,9 +39,78 @@ import { PEER_VERSIONS, requirePeer } from "./peers.js";
 const CRD_DIR = join(__dirname, "..", "..", "charts", "akv-csi", "crds");
 const NS = "interop";
 const SA = "interop-sa";
-const SPC = "interop-kv";
-const NODE = "node-1";
 const IS_ROOT = process.getuid?.() === 0;
+const TLS_PEM = "web-tls.pem";
+
+type Side = "upstream" | "ours";
+/** Each driver has its own node, pod and SPC, so neither driver's secret sync touches the other's objects. */
+const SIDES: Record<Side, { node: string; pod: string; spc: string }> = {
+  upstream: { node: "node-1", pod: "web-upstream", spc: "interop-kv-upstream" },
+  ours: { node: "node-2", pod: "web-ours", spc: "interop-kv-ours" },
+};
+const FILE_NAMES = [DEMO_CERT_NAME, DEMO_SECRET_NAME, DEMO_KEY_NAME, TLS_PEM].sort();
+
+function spcManifest(side: Side, cloudEnvFile: string): Record<string, unknown> {
+  return {
+    apiVersion: "secrets-store.csi.x-k8s.io/v1",
+    kind: "SecretProviderClass",
+    metadata: { name: SIDES[side].spc, namespace: NS },
+    spec: {
+      provider: "azure",
+      parameters: {
+        clientID: DEMO_CLIENT_ID,
+        keyvaultName: DEMO_VAULT,
+        tenantId: DEMO_TENANT_ID,
+        cloudName: "AzureStackCloud",
+        cloudEnvFileName: cloudEnvFile,
+        objects: [
+          "array:",
+          "  - |",
+          `    objectName: ${DEMO_SECRET_NAME}`,
+          "    objectType: secret",
+          "  - |",
+          `    objectName: ${DEMO_KEY_NAME}`,
+          "    objectType: key",
+          "  - |",
+          `    objectName: ${DEMO_CERT_NAME}`,
+          "    objectType: cert",
+          // The certificate's backing secret: key + chain as PEM, the input of a TLS secret.
+          "  - |",
+          `    objectName: ${DEMO_CERT_NAME}`,
+          "    objectType: secret",
+          `    objectAlias: ${TLS_PEM}`,
+          "",
+        ].join("\n"),
+      },
+      secretObjects: [
+        { secretName: `db-${side}`, type: "Opaque", labels: { app: "interop" }, data: [{ objectName: DEMO_SECRET_NAME, key: "password" }] },
+        {
+          secretName: `tls-${side}`,
+          type: "kubernetes.io/tls",
+          data: [
+            { objectName: TLS_PEM, key: "tls.key" },
+            { objectName: TLS_PEM, key: "tls.crt" },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-store-csi-driver"]} drives our Azure provider`, function () {
   this.timeout(240_000);
@@ -49,14 +121,12 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
   let provider: AkvProcess | undefined;
   let upstream: PeerProcess | undefined;
   let ours: AkvProcess | undefined;
-  let upstreamCsi: CsiClient | undefined;
-  let oursCsi: CsiClient | undefined;
-  const pods: Record<"upstream" | "ours", PodRef> = {
-    upstream: { name: "web-upstream", namespace: NS, uid: "", serviceAccount: SA },
-    ours: { name: "web-ours", namespace: NS, uid: "", serviceAccount: SA },
-  };
-  const published: { csi: CsiClient; target: string; uid: string }[] = [];
-  const files: Partial<Record<"upstream" | "ours", Map<string, MountedFile>>> = {};
+  let upstreamMetricsPort = 0;
+  const csi: Partial<Record<Side, CsiClient>> = {};
+  const pods = {} as Record<Side, PodRef>;
+  const targets = {} as Record<Side, string>;
+  const published = new Set<Side>();
+  const files: Partial<Record<Side, Map<string, MountedFile>>> = {};
   const timings: Record<string, number> = {};
 
   before(async function () {
@@ -81,55 +151,31 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     if (established.code !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
     kube = createKubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
 
-    emulator = await startEmulator({ nmiPort: -1, stateDir: join(dir, "emulator") });
+    emulator = await startEmulator({ nmiPort: -1, stateDir: join(dir, "emulator"), log: memoryLogger(2).log });
     // The demo app's federated credential trusts default/demo-sa; this test's SA is another subject.
     emulator.identities.addFederatedSubject(DEMO_CLIENT_ID, `system:serviceaccount:${NS}:${SA}`);
 
     await kube.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     await kube.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } });
-    await kube.create(spcPath(NS), {
-      apiVersion: "secrets-store.csi.x-k8s.io/v1",
-      kind: "SecretProviderClass",
-      metadata: { name: SPC, namespace: NS },
-      spec: {
-        provider: "azure",
-        parameters: {
-          clientID: DEMO_CLIENT_ID,
-          keyvaultName: DEMO_VAULT,
-          tenantId: DEMO_TENANT_ID,
-          cloudName: "AzureStackCloud",
-          cloudEnvFileName: emulator.cloudEnvFile,
-          objects: [
-            "array:",
-            "  - |",
-            `    objectName: ${DEMO_SECRET_NAME}`,
-            "    objectType: secret",
-            "  - |",
-            `    objectName: ${DEMO_KEY_NAME}`,
-            "    objectType: key",
-            "  - |",
-            `    objectName: ${DEMO_CERT_NAME}`,
-            "    objectType: cert",
-            "",
-          ].join("\n"),
-        },
-      },
-    });
-    for (const p of Object.values(pods)) {
+    for (const side of ["upstream", "ours"] as const) {
+      const s = SIDES[side];
+      await kube.create(spcPath(NS), spcManifest(side, emulator.cloudEnvFile));
       const created = await kube.create<{ metadata: { uid: string } }>(podPath(NS), {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { name: p.name, namespace: NS },
+        metadata: { name: s.pod, namespace: NS, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `rs-${side}`, uid: side === "upstream" ? "00000000-0000-4000-8000-0000000000a1" : "00000000-0000-4000-8000-0000000000a2" }] },
         spec: {
-          nodeName: NODE,
+          nodeName: s.node,
           serviceAccountName: SA,
           containers: [{ name: "app", image: "busybox" }],
-          volumes: [{ name: "secrets-store-inline", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: SPC } } }],
+          volumes: [{ name: VOLUME_NAME, csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: s.spc } } }],
         },
       });
-      p.uid = created.metadata.uid;
+      pods[side] = { name: s.pod, namespace: NS, uid: created.metadata.uid, serviceAccount: SA };
+      targets[side] = targetPathFor(join(dir, "kubelet"), created.metadata.uid);
     }
 
+    // No coalescing cache, so the rotation test sees the new version at once.
     provider = spawnAkv(
       [
         "provider",
@@ -139,53 +185,59 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
         "--healthz-host=127.0.0.1",
         "--prometheus-port=0",
         "--metrics-host=127.0.0.1",
+        "--cache-ttl=0s",
         "-v=5",
       ],
       emulator.clientEnv(),
     );
-    const providerView = { exited: () => provider!.proc.exitCode !== null, tail: () => provider!.output().slice(-4000) };
-    await waitForFile(join(provDir, "azure.sock"), providerView, "our provider");
+    await waitForFile(join(provDir, "azure.sock"), { exited: () => provider!.proc.exitCode !== null, tail: () => provider!.output().slice(-4000) }, "our provider");
 
+    upstreamMetricsPort = await freePort();
+    // Rotation on with a zero poll interval: every republish reaches the provider (kubelet's requiresRepublish).
     upstream = startPeerProcess(
       driverBin,
       [
         `--endpoint=unix://${join(dir, "csi-upstream.sock")}`,
-        `--nodeid=${NODE}`,
+        `--nodeid=${SIDES.upstream.node}`,
         `--provider-volume=${provDir}`,
         `--additional-provider-volume-paths=${provDir}`,
-        `--metrics-addr=127.0.0.1:${await freePort()}`,
+        `--metrics-addr=127.0.0.1:${upstreamMetricsPort}`,
         `--kubeconfig=${cp.kubeconfigPath}`,
+        "--enable-secret-rotation=true",
+        "--rotation-poll-interval=0s",
         "-v=5",
       ],
       join(dir, "upstream-driver.log"),
     );
     await waitForLog(upstream, /Listening for connections/, "the upstream driver to serve");
-    upstreamCsi = csiClient(join(dir, "csi-upstream.sock"));
+    csi.upstream = csiClient(join(dir, "csi-upstream.sock"));
 
     ours = spawnAkv([
       "driver",
       `--endpoint=unix://${join(dir, "csi-ours.sock")}`,
-      `--nodeid=${NODE}`,
+      `--nodeid=${SIDES.ours.node}`,
       `--provider-volume=${provDir}`,
       `--additional-provider-volume-paths=${provDir}`,
       "--metrics-addr=127.0.0.1:0",
       `--kubeconfig=${cp.kubeconfigPath}`,
+      "--enable-secret-rotation=true",
+      "--rotation-poll-interval=0s",
       "-v=5",
     ]);
-    const oursView = { exited: () => ours!.proc.exitCode !== null, tail: () => ours!.output().slice(-4000) };
-    await waitForFile(join(dir, "csi-ours.sock"), oursView, "our driver");
-    oursCsi = csiClient(join(dir, "csi-ours.sock"));
+    await waitForFile(join(dir, "csi-ours.sock"), { exited: () => ours!.proc.exitCode !== null, tail: () => ours!.output().slice(-4000) }, "our driver");
+    csi.ours = csiClient(join(dir, "csi-ours.sock"));
     timings.setupMs = Date.now() - t0;
   });
 
   after(async function () {
     this.timeout(60_000);
     // Unpublish whatever a failed test left published, through the driver that published it.
-    for (const p of published.splice(0)) {
-      await p.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target }).catch(() => undefined);
+    for (const side of published) {
+      await csi[side]?.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(pods[side].uid), target_path: targets[side] }).catch(() => undefined);
     }
-    upstreamCsi?.close();
-    oursCsi?.close();
+    published.clear();
+    csi.upstream?.close();
+    csi.ours?.close();
     await upstream?.stop();
     await ours?.stop();
     await provider?.stop();
@@ -200,6 +252,11 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     if (Object.keys(timings).length > 0) console.log(`    timings: ${JSON.stringify(timings)}`);
   });
 
+  function logsOf(side: Side): string {
+    const d = side === "upstream" ? upstream!.tail(40) : ours!.output().slice(-4000);
+    return `--- ${side} driver log tail:\n${d}\n--- provider log tail:\n${provider!.output().slice(-4000)}`;
+  }
+
   async function mintToken(p: PodRef): Promise<Record<string, { token: string; expirationTimestamp: string }>> {
     const tr = await kube!.create<TokenRequest>(tokenRequestPath(NS, SA), {
       apiVersion: "authentication.k8s.io/v1",
@@ -209,107 +266,176 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     return { [WI_AUDIENCE]: { token: tr.status!.token, expirationTimestamp: tr.status!.expirationTimestamp } };
   }
 
-  async function publish(which: "upstream" | "ours"): Promise<string> {
-    const pod = pods[which];
-    const csi = which === "upstream" ? upstreamCsi! : oursCsi!;
-    const target = targetPathFor(join(dir!, "kubelet"), pod.uid);
-    const req = publishRequest({ pod, spc: SPC, target, tokens: await mintToken(pod) });
-    published.push({ csi, target, uid: pod.uid });
+  /** kubelet's NodePublishVolume with a fresh token; returns the Key Vault GETs it caused. */
+  async function publish(side: Side, label: string): Promise<number> {
+    const pod = pods[side];
+    const req = publishRequest({ pod, spc: SIDES[side].spc, target: targets[side], tokens: await mintToken(pod) });
+    published.add(side);
+    const gets = () => emulator!.count({ route: /^(secret|key|certificate)\.get$/, status: 200 });
+    const before = gets();
     const t = Date.now();
     try {
-      await csi.call("Node", "NodePublishVolume", req);
+      await csi[side]!.call("Node", "NodePublishVolume", req);
     } catch (e) {
-      const log = which === "upstream" ? upstream!.tail(40) : ours!.output().slice(-4000);
-      throw new Error(`${which} driver NodePublishVolume failed: ${(e as Error).message}\n--- ${which} driver log tail:\n${log}\n--- provider log tail:\n${provider!.output().slice(-4000)}`, { cause: e });
+      throw new Error(`${side} driver NodePublishVolume failed: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
     }
-    timings[`${which}PublishMs`] = Date.now() - t;
-    return target;
+    timings[`${side}${label}Ms`] = Date.now() - t;
+    return gets() - before;
   }
 
-  function latest(kind: "keys" | "certificates" | "secrets", name: string): string {
-    return emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
-  }
+  const latest = (kind: "keys" | "certificates" | "secrets", name: string) => emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
 
   function expectedObjects(): { id: string; version: string }[] {
     return [
       { id: `cert/${DEMO_CERT_NAME}`, version: latest("certificates", DEMO_CERT_NAME) },
       { id: `key/${DEMO_KEY_NAME}`, version: latest("keys", DEMO_KEY_NAME) },
       { id: `secret/${DEMO_SECRET_NAME}`, version: latest("secrets", DEMO_SECRET_NAME) },
+      { id: `secret/${DEMO_CERT_NAME}`, version: latest("secrets", DEMO_CERT_NAME) },
     ];
   }
 
-  function checkContents(got: Map<string, MountedFile>): void {
-    expect([...got.keys()].sort()).to.deep.equal([DEMO_CERT_NAME, DEMO_SECRET_NAME, DEMO_KEY_NAME].sort());
-    expect(got.get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(DEMO_SECRET_VALUE);
+  function checkContents(got: Map<string, MountedFile>, secretValue: string): void {
+    expect([...got.keys()].sort()).to.deep.equal(FILE_NAMES);
+    expect(got.get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(secretValue);
     const key = emulator!.store.find(DEMO_VAULT, "keys", DEMO_KEY_NAME) as KeyVersion;
     const pem = got.get(DEMO_KEY_NAME)!.contents.toString("utf8");
     expect(pem).to.match(/^-----BEGIN PUBLIC KEY-----\n/);
-    const expectedDer = createPublicKey({ key: key.jwk as import("node:crypto").JsonWebKey, format: "jwk" }).export({ type: "spki", format: "der" });
+    const expectedDer = createPublicKey({ key: key.jwk as JsonWebKey, format: "jwk" }).export({ type: "spki", format: "der" });
     expect(createPublicKey(pem).export({ type: "spki", format: "der" }).equals(expectedDer)).to.equal(true, "key PEM is not the vault key's public half");
     const cert = emulator!.store.find(DEMO_VAULT, "certificates", DEMO_CERT_NAME) as CertificateVersion;
     const certPem = got.get(DEMO_CERT_NAME)!.contents.toString("utf8");
     expect(certPem).to.match(/^-----BEGIN CERTIFICATE-----\n/);
     expect(new X509Certificate(certPem).raw.equals(cert.chain[0]!)).to.equal(true, "cert PEM is not the vault certificate");
+    // The backing secret as PEM: a private key that belongs to the leaf, then the chain.
+    const tlsPem = got.get(TLS_PEM)!.contents.toString("utf8");
+    const leaf = new X509Certificate(tlsPem);
+    expect(leaf.raw.equals(cert.chain[0]!)).to.equal(true, `${TLS_PEM} does not start its chain with the leaf`);
+    expect(leaf.checkPrivateKey(createPrivateKey(tlsPem))).to.equal(true, `${TLS_PEM}: key does not match the leaf`);
     for (const [name, f] of got) expect(f.mode, `mode of ${name}`).to.equal(0o644);
   }
 
-  async function spcpsOf(pod: PodRef): Promise<SecretProviderClassPodStatus> {
-    return kube!.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${pod.name}-${NS}-${SPC}`));
+  function spcpsOf(side: Side): Promise<SecretProviderClassPodStatus> {
+    return kube!.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${SIDES[side].pod}-${NS}-${SIDES[side].spc}`));
   }
 
   it("publishes through the upstream driver: tmpfs, the vault's secret, key and cert, an SPCPS in the API", async () => {
-    const target = await publish("upstream");
+    const gets = await publish("upstream", "Publish");
+    const target = targets.upstream;
     if (IS_ROOT) expect(fsTypeAt(target), "the upstream driver mounts tmpfs as root").to.equal("tmpfs");
     const got = readMountedFiles(target);
-    checkContents(got);
+    checkContents(got, DEMO_SECRET_VALUE);
     files.upstream = got;
     expect(readFileSync(join(target, "..data", DEMO_SECRET_NAME), "utf8")).to.equal(DEMO_SECRET_VALUE);
+    // One GET per object, each after the real token exchange.
+    expect(gets).to.equal(4);
 
-    const spcps = await spcpsOf(pods.upstream);
+    const spcps = await spcpsOf("upstream");
     expect(spcps.status.mounted).to.equal(true);
-    expect(spcps.status.secretProviderClassName).to.equal(SPC);
-    expect(spcps.status.podName).to.equal(pods.upstream.name);
+    expect(spcps.status.secretProviderClassName).to.equal(SIDES.upstream.spc);
+    expect(spcps.status.podName).to.equal(SIDES.upstream.pod);
     expect(spcps.status.targetPath).to.equal(target);
-    expect(spcps.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(NODE);
+    expect(spcps.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(SIDES.upstream.node);
     expect(spcps.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).to.deep.equal([["Pod", pods.upstream.name, pods.upstream.uid]]);
     expect(spcps.status.objects).to.deep.equal(expectedObjects());
-    // One GET per object, each through the real token exchange.
-    expect(emulator!.count({ route: /^(secret|key|certificate)\.get$/, status: 200 })).to.equal(3);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${upstreamMetricsPort}/metrics`)).text();
+    expect(metrics).to.match(/node_publish_total\{[^}]*provider="azure"[^}]*\} 1\b/);
   });
 
-  it("our driver publishes the same SPC for a second pod with identical files and SPCPS objects", async function () {
+  it("our driver publishes an identical SPC for a second pod with identical files and SPCPS objects", async function () {
     if (!files.upstream) this.skip();
-    const target = await publish("ours");
+    const gets = await publish("ours", "Publish");
+    const target = targets.ours;
     if (IS_ROOT) expect(fsTypeAt(target), "our driver mounts tmpfs as root").to.equal("tmpfs");
+    expect(gets).to.equal(4);
     const got = readMountedFiles(target);
-    checkContents(got);
+    checkContents(got, DEMO_SECRET_VALUE);
     files.ours = got;
-    const a = files.upstream;
-    expect([...got.keys()]).to.deep.equal([...a.keys()]);
+    const theirs = files.upstream;
+    expect([...got.keys()]).to.deep.equal([...theirs.keys()]);
     for (const [name, f] of got) {
-      expect(f.contents.equals(a.get(name)!.contents), `contents of ${name}`).to.equal(true);
-      expect(f.mode, `mode of ${name}`).to.equal(a.get(name)!.mode);
+      expect(f.contents.equals(theirs.get(name)!.contents), `contents of ${name}`).to.equal(true);
+      expect(f.mode, `mode of ${name}`).to.equal(theirs.get(name)!.mode);
     }
     // The same on-disk layout: kubelet's atomic-writer scheme in both.
     const entries = (t: string) => readdirSync(t).map((n) => (n.startsWith("..") && n !== "..data" ? "..<ts>" : n)).sort();
-    expect(entries(target)).to.deep.equal(entries(published.find((p) => p.uid === pods.upstream.uid)!.target));
+    expect(entries(target)).to.deep.equal(entries(targets.upstream));
 
-    const mine = await spcpsOf(pods.ours);
-    const theirs = await spcpsOf(pods.upstream);
-    expect(mine.status.objects).to.deep.equal(theirs.status.objects);
-    expect(mine.status.mounted).to.equal(theirs.status.mounted);
-    expect(mine.status.secretProviderClassName).to.equal(theirs.status.secretProviderClassName);
-    expect(mine.metadata.labels).to.deep.equal(theirs.metadata.labels);
-    expect(mine.metadata.ownerReferences?.map((o) => [o.apiVersion, o.kind, o.name])).to.deep.equal(
-      theirs.metadata.ownerReferences?.map((o) => [o.apiVersion, o.kind, pods.ours.name]),
-    );
+    const mine = await spcpsOf("ours");
+    const other = await spcpsOf("upstream");
+    expect(mine.status.objects).to.deep.equal(other.status.objects);
+    expect(mine.status.mounted).to.equal(other.status.mounted);
+    expect(mine.status.targetPath).to.equal(target);
+    expect(Object.keys(mine.metadata.labels ?? {})).to.deep.equal(Object.keys(other.metadata.labels ?? {}));
+    expect(mine.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(SIDES.ours.node);
+    const shape = (s: SecretProviderClassPodStatus) => s.metadata.ownerReferences?.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, controller: o.controller, blockOwnerDeletion: o.blockOwnerDeletion }));
+    expect(shape(mine)).to.deep.equal(shape(other));
+  });
+
+  it("both drivers sync the mounted files into Kubernetes Secrets with identical data (secretObjects)", async function () {
+    if (!files.ours) this.skip();
+    type Secret = { type?: string; data?: Record<string, string>; metadata: { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] } };
+    const synced = {} as Record<Side, { db: Secret; tls: Secret }>;
+    for (const side of ["upstream", "ours"] as const) {
+      const get = (name: string) => eventually(`Secret ${NS}/${name} from the ${side} driver`, () => kube!.get<Secret>(`/api/v1/namespaces/${NS}/secrets/${name}`), 30_000);
+      synced[side] = { db: await get(`db-${side}`), tls: await get(`tls-${side}`) };
+    }
+    const up = synced.upstream;
+    expect(Buffer.from(up.db.data!.password!, "base64").toString("utf8")).to.equal(DEMO_SECRET_VALUE);
+    expect(up.db.metadata.labels).to.deep.equal({ app: "interop", "secrets-store.csi.k8s.io/managed": "true" });
+    expect(up.tls.type).to.equal("kubernetes.io/tls");
+    const crt = Buffer.from(up.tls.data!["tls.crt"]!, "base64").toString("utf8");
+    const key = Buffer.from(up.tls.data!["tls.key"]!, "base64").toString("utf8");
+    // The upstream driver parsed our provider's PEM: the key re-encoded on its own, the certificates on their own.
+    expect(key).to.not.include("CERTIFICATE");
+    expect(crt).to.not.include("PRIVATE KEY");
+    expect(new X509Certificate(crt).checkPrivateKey(createPrivateKey(key))).to.equal(true);
+
+    const mine = synced.ours;
+    expect(mine.db.type).to.equal(up.db.type);
+    expect(mine.db.data).to.deep.equal(up.db.data);
+    expect(mine.db.metadata.labels).to.deep.equal(up.db.metadata.labels);
+    expect(mine.tls.type).to.equal(up.tls.type);
+    expect(mine.tls.data).to.deep.equal(up.tls.data);
+    expect(mine.tls.metadata.labels).to.deep.equal(up.tls.metadata.labels);
+    // Owners: the pod's own owners (its ReplicaSet), added by each driver's patcher.
+    for (const side of ["upstream", "ours"] as const) {
+      const s = await eventually(`owner of db-${side}`, async () => {
+        const cur = await kube!.get<Secret>(`/api/v1/namespaces/${NS}/secrets/db-${side}`);
+        return (cur.metadata.ownerReferences ?? []).length > 0 ? cur : undefined;
+      });
+      expect(s.metadata.ownerReferences!.map((o) => [o.kind, o.name])).to.deep.equal([["ReplicaSet", `rs-${side}`]]);
+    }
+  });
+
+  it("a republish after rotation reaches our provider through both drivers: new file, new SPCPS version, synced Secret follows", async function () {
+    if (!files.ours) this.skip();
+    const rotatedValue = `rotated-${Date.now()}`;
+    const { version } = emulator!.store.setSecret(DEMO_VAULT, DEMO_SECRET_NAME, rotatedValue, { contentType: "text/plain" });
+    for (const side of ["upstream", "ours"] as const) {
+      expect(await publish(side, "Republish"), `${side}: GETs on republish`).to.equal(4);
+      const got = readMountedFiles(targets[side]);
+      checkContents(got, rotatedValue);
+      const spcps = await eventually(`${side} SPCPS with the new version`, async () => {
+        const s = await spcpsOf(side);
+        return s.status.objects?.some((o) => o.id === `secret/${DEMO_SECRET_NAME}` && o.version === version) ? s : undefined;
+      }, 15_000);
+      expect(spcps.status.objects).to.deep.equal(expectedObjects());
+      await eventually(`db-${side} to carry the rotated value`, async () => {
+        const s = await kube!.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${NS}/secrets/db-${side}`);
+        return Buffer.from(s.data?.password ?? "", "base64").toString("utf8") === rotatedValue ? true : undefined;
+      }, 30_000);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${upstreamMetricsPort}/metrics`)).text();
+    expect(metrics).to.match(/node_publish_total\{[^}]*provider="azure"[^}]*\} 2\b/);
   });
 
   it("unpublishes both: no mount and no target left", async () => {
-    expect(published.length, "both publishes ran").to.equal(2);
-    for (const p of published.splice(0)) {
-      await p.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target });
-      expect(existsSync(p.target), `${p.target} removed`).to.equal(false);
+    expect([...published].sort(), "both publishes ran").to.deep.equal(["ours", "upstream"]);
+    for (const side of ["upstream", "ours"] as const) {
+      await csi[side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(pods[side].uid), target_path: targets[side] });
+      published.delete(side);
+      expect(existsSync(targets[side]), `${targets[side]} removed`).to.equal(false);
     }
     expect(mountsUnder(dir!)).to.deep.equal([]);
   });
