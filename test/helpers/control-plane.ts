@@ -85,6 +85,12 @@ export interface ControlPlane {
   getJson<T = unknown>(path: string, token?: string): Promise<T>;
   /** Writes a kubeconfig for this cluster with a token or a client cert (see pki.issueClientCert); returns its path. */
   writeKubeconfig(name: string, user: { token: string } | { certFile: string; keyFile: string }): string;
+  /**
+   * A projected-style ServiceAccount token from the TokenRequest API (creates the
+   * ServiceAccount if needed), as the kubelet passes to CSI drivers in
+   * `csi.storage.k8s.io/serviceAccount.tokens`. Never log it.
+   */
+  serviceAccountToken(namespace: string, name: string, audience?: string, expirationSeconds?: number): Promise<string>;
   /** Token of a user given in opts.users (static token file). */
   userToken(name: string): string;
   /** A new bearer token for a user with these groups, served by the TokenReview webhook, so it works after start. */
@@ -529,6 +535,15 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         const path = join(dir, `${name}.kubeconfig`);
         writeFileSync(path, kubeconfigYaml(url, pki.caCert, user), { mode: 0o600 });
         return path;
+      },
+      async serviceAccountToken(namespace, name, audience, expirationSeconds = 3600) {
+        const sa = await kubectl(["create", "serviceaccount", name, "-n", namespace]);
+        if (sa.code !== 0 && !/AlreadyExists/.test(sa.stderr)) throw new Error(`create serviceaccount ${namespace}/${name}: ${sa.stderr.trim()}`);
+        const args = ["create", "token", name, "-n", namespace, `--duration=${expirationSeconds}s`];
+        if (audience) args.push(`--audience=${audience}`);
+        const res = await kubectl(args);
+        if (res.code !== 0) throw new Error(`create token ${namespace}/${name}: ${res.stderr.trim()}`);
+        return res.stdout.trim();
       },
       userToken(name) {
         const t = preStart.get(name);

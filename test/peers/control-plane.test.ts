@@ -209,6 +209,21 @@ subjects:
     expect(secrets.stdout.trim()).to.match(/^no\b/);
   });
 
+  it("issues ServiceAccount tokens for an audience, signed with the harness's SA key", async () => {
+    const c = need();
+    const jwt = await c.serviceAccountToken("default", "workload", "api://AzureADTokenExchange", 600);
+    const [header, payload] = jwt.split(".").slice(0, 2).map((p) => JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as Record<string, unknown>);
+    expect(header?.alg).to.equal("RS256");
+    expect(payload?.aud).to.deep.equal(["api://AzureADTokenExchange"]);
+    expect(payload?.sub).to.equal("system:serviceaccount:default:workload");
+    expect(payload?.iss).to.equal(c.url);
+    const exp = Number(payload?.exp) - Number(payload?.iat);
+    expect(exp).to.be.within(590, 610);
+    // Relying parties (the emulator's token exchange) can fetch the keys from the issuer.
+    const jwks = await c.getJson<{ keys: Array<{ kid: string }> }>("/openid/v1/jwks");
+    expect(jwks.keys.map((k) => k.kid)).to.include(header?.kid);
+  });
+
   it("stop() ends etcd and the apiserver and removes the temp dir", async () => {
     const c = need();
     const { pids, dir } = c;
