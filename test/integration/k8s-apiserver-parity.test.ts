@@ -1,14 +1,15 @@
-// Keeps the in-memory API server honest: one scenario of the calls the driver
-// makes runs against it and against the real kube-apiserver (etcd +
-// kube-apiserver peers), and the outcomes (status, reason, message, watch
-// events) must match. Needs the peer binaries, like the test/peers tier.
+// Against the real kube-apiserver (etcd + kube-apiserver peers, like the
+// test/peers tier): the in-memory API server must answer the driver's calls
+// as the real one does (status, reason, message, watch events), and the
+// client's client-certificate and in-cluster token paths must authenticate.
 import { expect } from "chai";
-import { readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { startMiniApiServer } from "../../src/demo/mini-apiserver.js";
 import { createKubeClient, KubeError, loadKubeConfig, NODE_NAME_LABEL, podPath, spcPath, spcpsPath, type KubeClient } from "../../src/k8s/index.js";
-import { startControlPlane } from "../helpers/control-plane.js";
+import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 import { requirePeer } from "../peers/peers.js";
 
 const NS = "parity";
@@ -77,12 +78,31 @@ async function scenario(c: KubeClient): Promise<string[]> {
   return out;
 }
 
-describe("k8s: mini API server matches kube-apiserver", function () {
+describe("k8s: the client and the mini API server against the real kube-apiserver", function () {
   this.timeout(300_000);
+  let cp: ControlPlane;
+  let admin: KubeClient;
 
-  it("gives the same answers to the driver's calls", async function () {
+  before(async function () {
     const etcdPath = requirePeer(this, "etcd");
     const apiserverPath = requirePeer(this, "kube-apiserver");
+    cp = await startControlPlane({ etcdPath, apiserverPath, extraApiserverFlags: ["--endpoint-reconciler-type=none"] });
+    admin = createKubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath, env: {} }), { retries: 0 });
+    for (const f of readdirSync(CRD_DIR)) await admin.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", parse(readFileSync(join(CRD_DIR, f), "utf8")));
+    for (let i = 0; i < 150; i++) {
+      if (await admin.list(spcpsPath(NS)).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+  after(async () => {
+    admin?.close();
+    await cp?.stop();
+  });
+
+  const whoAmI = async (c: KubeClient) =>
+    (await c.create<{ status: { userInfo: { username: string } } }>("/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" })).status.userInfo.username;
+
+  it("the mini server gives the same answers to the driver's calls", async () => {
     const mini = await startMiniApiServer({ https: true });
     let fromMini: string[];
     try {
@@ -92,21 +112,45 @@ describe("k8s: mini API server matches kube-apiserver", function () {
     } finally {
       await mini.close();
     }
-    const cp = await startControlPlane({ etcdPath, apiserverPath, extraApiserverFlags: ["--endpoint-reconciler-type=none"] });
-    let fromReal: string[];
-    try {
-      const c = createKubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath, env: {} }), { retries: 0 });
-      for (const f of readdirSync(CRD_DIR)) await c.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", parse(readFileSync(join(CRD_DIR, f), "utf8")));
-      for (let i = 0; i < 150; i++) {
-        const ok = await c.list(spcpsPath(NS)).then(() => true, () => false);
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      fromReal = await scenario(c);
-      c.close();
-    } finally {
-      await cp.stop();
-    }
+    const fromReal = await scenario(admin);
     expect(fromMini).to.deep.equal(fromReal);
+  });
+
+  it("authenticates with a client certificate from a kubeconfig", async () => {
+    const { certFile, keyFile } = cp.pki.issueClientCert("akv-csi-cert-user", ["akv-csi-testers"]);
+    const c = createKubeClient(loadKubeConfig({ kubeconfig: cp.writeKubeconfig("cert-user", { certFile, keyFile }), env: {} }), { retries: 0 });
+    try {
+      expect(await whoAmI(c)).to.equal("akv-csi-cert-user");
+    } finally {
+      c.close();
+    }
+  });
+
+  it("authenticates in-cluster style with a projected ServiceAccount token and the cluster CA", async () => {
+    await admin.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }).catch(() => undefined);
+    await admin.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "driver" } }).catch(() => undefined);
+    const tr = await admin.create<{ status: { token: string } }>(`/api/v1/namespaces/${NS}/serviceaccounts/driver/token`, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [] } });
+    const sa = mkdtempSync(join(tmpdir(), "k8s-sa-"));
+    try {
+      writeFileSync(join(sa, "token"), tr.status.token);
+      copyFileSync(cp.caFile, join(sa, "ca.crt"));
+      writeFileSync(join(sa, "namespace"), NS);
+      const url = new URL(cp.url);
+      const cfg = loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port }, serviceAccountDir: sa });
+      expect(cfg.source).to.equal("in-cluster");
+      const c = createKubeClient(cfg, { retries: 0 });
+      try {
+        expect(await whoAmI(c)).to.equal(`system:serviceaccount:${NS}:driver`);
+        // no RBAC granted: the Status message names the user and the verb
+        const e = await c.list(spcpsPath(NS)).catch((x: unknown) => x);
+        expect((e as KubeError).reason).to.equal("Forbidden");
+        expect((e as KubeError).message).to.contain(`User "system:serviceaccount:${NS}:driver" cannot list resource "secretproviderclasspodstatuses"`);
+        expect((e as KubeError).message).to.not.contain(tr.status.token);
+      } finally {
+        c.close();
+      }
+    } finally {
+      rmSync(sa, { recursive: true, force: true });
+    }
   });
 });
