@@ -460,6 +460,8 @@ describe("chart: helm v4 + kube-apiserver", function () {
       );
       expect(drv.spec.tokenRequests).to.deep.equal([{ audience: "api://AzureADTokenExchange" }]);
       expect(drv.spec.requiresRepublish).to.equal(false);
+      // Kept by a 1.37 apiserver (a gated field would be dropped silently).
+      expect(drv.spec.serviceAccountTokenInSecrets).to.equal(true);
     });
 
     it("the driver's ServiceAccount can do exactly what driver.md §8 grants", async () => {
