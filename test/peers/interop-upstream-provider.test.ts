@@ -24,6 +24,7 @@ import {
 import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
 import { startMiniApiServer, type MiniApiServer } from "../../src/demo/mini-apiserver.js";
 import { spcpsPath, type SecretProviderClassPodStatus } from "../../src/k8s/types.js";
+import { memoryLogger } from "../../src/util/logger.js";
 import { spawnAkv, type AkvProcess } from "../helpers/akv-process.js";
 import { freePort } from "../helpers/control-plane.js";
 import { csiClient, type CsiClient } from "../helpers/csi-client.js";
@@ -65,6 +66,8 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     upstream: { name: "web-go-provider", namespace: NS, uid: "", serviceAccount: SA },
     ours: { name: "web-ts-provider", namespace: NS, uid: "", serviceAccount: SA },
   };
+  /** A pod NMI has no identity for: the error path. */
+  const unbound: PodRef = { name: "web-unbound", namespace: NS, uid: "", serviceAccount: SA };
   const published: { side: Side; target: string; uid: string }[] = [];
   const files: Partial<Record<Side, Map<string, MountedFile>>> = {};
   const timings: Record<string, number> = {};
@@ -90,7 +93,7 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     const providerBin = requirePeer(this, "azure-provider");
     dir = mkdtempSync(join(tmpdir(), "akv-interop-prov-"));
     try {
-      emulator = await startEmulator({ nmiPort: NMI_PORT, stateDir: join(dir, "emulator") });
+      emulator = await startEmulator({ nmiPort: NMI_PORT, stateDir: join(dir, "emulator"), log: memoryLogger(2).log });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE")
@@ -130,7 +133,7 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
         },
       },
     };
-    const podObjects = Object.values(pods).map((p) => ({
+    const podObjects = [...Object.values(pods), unbound].map((p) => ({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: p.name, namespace: NS },
@@ -145,7 +148,7 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
       https: true,
       objects: [{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } }, spc, ...podObjects],
     });
-    for (const p of Object.values(pods)) {
+    for (const p of [...Object.values(pods), unbound]) {
       const stored = api.store.get<{ metadata: { uid: string } }>(`/api/v1/namespaces/${NS}/pods/${p.name}`);
       p.uid = stored!.metadata.uid;
     }
@@ -285,6 +288,76 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
       expect(f.mode, `mode of ${name}`).to.equal(theirs.get(name)!.mode);
     }
     expect(spcpsOf(pods.ours)!.status.objects).to.deep.equal(spcpsOf(pods.upstream)!.status.objects);
+  });
+
+  interface Failure {
+    code: number;
+    details: string;
+    mounted: boolean;
+  }
+
+  /** Publishes through both drivers (Go provider, our provider) expecting failure; what each driver answered. */
+  async function failBoth(pod: (side: Side) => PodRef, spc: string, tag: string): Promise<Record<Side, Failure>> {
+    const outcome = {} as Record<Side, Failure>;
+    for (const side of ["upstream", "ours"] as const) {
+      const p = pod(side);
+      const target = targetPathFor(join(dir!, `kubelet-${tag}`, side), p.uid);
+      let err: (Error & { code?: number; details?: string }) | undefined;
+      try {
+        await drivers[side]!.csi.call("Node", "NodePublishVolume", publishRequest({ pod: p, spc, target }));
+      } catch (e) {
+        err = e as Error & { code?: number; details?: string };
+      }
+      expect(err, `${side}: publish must fail`).to.not.equal(undefined);
+      outcome[side] = { code: err!.code ?? -1, details: err!.details ?? err!.message, mounted: mountsUnder(target).length > 0 };
+    }
+    return outcome;
+  }
+
+  it("a provider error crosses our driver intact: NMI's 403 for an unbound pod, code Unknown, nothing left mounted, as with our provider", async () => {
+    const outcome = await failBoth(() => unbound, SPC, "unbound");
+    const cause = `nmi response failed with status code: 403, response body: getting assigned identities for pod ${NS}/${unbound.name} in CREATED state failed`;
+    for (const side of ["upstream", "ours"] as const) {
+      const o = outcome[side];
+      expect(o.code, o.details).to.equal(2);
+      expect(o.details).to.match(
+        new RegExp(`^failed to mount secrets store objects for pod ${NS}/${unbound.name}, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:${DEMO_SECRET_NAME}, objectVersion:: `),
+      );
+      expect(o.details).to.include(cause);
+      expect(o.mounted, `${side}: the failed mount is undone`).to.equal(false);
+    }
+    // Known wording difference: our provider names the vault and object before a non-HTTP cause
+    // (`keyvault https://…/: secret "db-password": `); upstream puts the cause right after `objectVersion:: `.
+    expect(outcome.upstream.details).to.include(`objectVersion:: ${cause}`);
+  });
+
+  it("a missing object: Key Vault's 404 through the Go provider and ours, code Unknown, nothing left mounted", async () => {
+    const missing = "interop-missing";
+    api!.store.put({
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: missing, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          usePodIdentity: "true",
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: "array:\n  - |\n    objectName: no-such-secret\n    objectType: secret\n",
+        },
+      },
+    });
+    const outcome = await failBoth((side) => pods[side], missing, "missing");
+    for (const side of ["upstream", "ours"] as const) {
+      const o = outcome[side];
+      expect(o.code, o.details).to.equal(2);
+      expect(o.details).to.include("failed to mount objects, error: failed to get objectType:secret, objectName:no-such-secret, objectVersion:: ");
+      expect(o.details).to.match(/RESPONSE 404/);
+      expect(o.details).to.include("SecretNotFound");
+      expect(o.mounted, `${side}: the failed mount is undone`).to.equal(false);
+    }
   });
 
   it("unpublishes: no mount and no target left", async () => {
