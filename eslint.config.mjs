@@ -20,7 +20,7 @@ const restrict = (patterns) => ({ "no-restricted-imports": ["error", { patterns 
 const grpc = { group: ["@grpc/*"], message: "gRPC stays at the edges (DESIGN.md)" };
 
 export default tseslint.config(
-  { ignores: ["dist/**", "coverage/**", "src/generated/**", "node_modules/**", "scripts/**", "eslint.config.mjs"] },
+  { ignores: ["dist/**", "coverage/**", "src/generated/**", "node_modules/**", "scripts/**", "eslint.config.mjs", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
