@@ -430,6 +430,48 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(metrics).to.match(/node_publish_total\{[^}]*provider="azure"[^}]*\} 2\b/);
   });
 
+  it("our provider's error crosses the upstream driver like ours: code Unknown, same text, the failed tmpfs undone", async () => {
+    const missing = "interop-missing";
+    await kube!.create(spcPath(NS), {
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: missing, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          clientID: DEMO_CLIENT_ID,
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: "array:\n  - |\n    objectName: no-such-secret\n    objectType: secret\n",
+        },
+      },
+    });
+    const details = {} as Record<Side, string>;
+    for (const side of ["upstream", "ours"] as const) {
+      const pod = pods[side];
+      const target = targetPathFor(join(dir!, "kubelet-missing"), pod.uid);
+      // The driver's informer may not have seen the new SPC yet: retry only on "not found".
+      const err = await eventually(`${side}: a provider error (not SPC-not-found)`, async () => {
+        try {
+          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: missing, target, tokens: await mintToken(pod) }));
+        } catch (e) {
+          const ge = e as Error & { code?: number; details?: string };
+          return /failed to get secretproviderclass/.test(ge.details ?? "") ? undefined : ge;
+        }
+        throw new Error("publish succeeded");
+      }, 15_000);
+      expect(err.code, err.details).to.equal(2);
+      expect(mountsUnder(target), `${side}: the failed mount is undone`).to.deep.equal([]);
+      expect(existsSync(join(target, DEMO_SECRET_NAME))).to.equal(false);
+      details[side] = (err.details ?? "").replace(pod.name, "<pod>");
+    }
+    expect(details.upstream).to.match(/^failed to mount secrets store objects for pod interop\/<pod>, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:no-such-secret, objectVersion:: /);
+    expect(details.upstream).to.include("SecretNotFound");
+    expect(details.ours).to.equal(details.upstream);
+  });
+
   it("unpublishes both: no mount and no target left", async () => {
     expect([...published].sort(), "both publishes ran").to.deep.equal(["ours", "upstream"]);
     for (const side of ["upstream", "ours"] as const) {
