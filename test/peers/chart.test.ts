@@ -382,6 +382,59 @@ describe("chart: helm v4 + kube-apiserver", function () {
       ]);
     });
 
+    it("overrides reach every object: kubelet root (k0s), common labels, image, pull secrets, priority, heap, provider off", async () => {
+      const docs: Obj[] = yamlDocs(
+        await template([
+          "--set",
+          "linux.kubeletRootDir=/var/lib/k0s/kubelet",
+          "--set",
+          "commonLabels.team=platform",
+          "--set",
+          "image.tag=1.2.3",
+          "--set",
+          "imagePullSecrets[0].name=regcred",
+          "--set",
+          "linux.priorityClassName=system-node-critical",
+          "--set",
+          "linux.podLabels.extra=yes",
+          "--set",
+          "linux.driver.resources.limits.memory=1Gi",
+          "--set",
+          "providers.azure.enabled=false",
+        ]),
+      );
+      expect(docs.map(kindName)).to.not.include(`DaemonSet/${RELEASE}-provider-azure`);
+      expect(docs.map(kindName)).to.not.include(`ServiceAccount/${RELEASE}-provider-azure`);
+      for (const d of docs) expect(d.metadata.labels?.team, kindName(d)).to.equal("platform");
+      const pod = one(docs, "DaemonSet", `${RELEASE}-driver`).spec.template;
+      expect(pod.metadata.labels).to.include({
+        team: "platform",
+        extra: "yes",
+        app: "secrets-store-csi-driver",
+      });
+      expect(pod.spec.priorityClassName).to.equal("system-node-critical");
+      expect(pod.spec.imagePullSecrets).to.deep.equal([{ name: "regcred" }]);
+      const driver = pod.spec.containers.find((x: Obj) => x.name === "secrets-store");
+      expect(driver.image).to.equal("ghcr.io/akv-csi/akv-csi:1.2.3");
+      expect(driver.env.find((e: Obj) => e.name === "NODE_OPTIONS").value).to.equal(
+        "--max-old-space-size=512",
+      );
+      const hostPaths = (pod.spec.volumes as Obj[]).map((v) => v.hostPath.path as string);
+      expect(hostPaths.filter((p) => p.includes("kubelet"))).to.deep.equal([
+        "/var/lib/k0s/kubelet/pods",
+        "/var/lib/k0s/kubelet/plugins_registry/",
+        "/var/lib/k0s/kubelet/plugins/csi-secrets-store/",
+      ]);
+      expect(driver.volumeMounts.find((m: Obj) => m.name === "mountpoint-dir").mountPath).to.equal(
+        "/var/lib/k0s/kubelet/pods",
+      );
+      const registrar = pod.spec.containers.find((x: Obj) => x.name === "node-driver-registrar");
+      expect(registrar.args).to.include(
+        "--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/csi-secrets-store/csi.sock",
+      );
+      expect(JSON.stringify(docs)).to.not.include("/var/lib/kubelet");
+    });
+
     it("values outside the schema are refused by helm before anything renders", async () => {
       const r = await helm([
         "template",
