@@ -50,12 +50,9 @@ export function loadKubeConfig(opts: LoadOptions = {}): KubeConfig {
   if (opts.kubeconfig) return fromKubeconfigFile(opts.kubeconfig, opts);
   const fromEnv = env.KUBECONFIG?.split(path.delimiter).filter(Boolean) ?? [];
   if (fromEnv.length > 0) {
-    // client-go merges the list; we take the first file that exists, which
-    // is what a merge yields for current-context and its entries in the
-    // common single-file and first-file-wins cases.
-    const existing = fromEnv.find((f) => fs.existsSync(f));
-    if (!existing) throw new KubeConfigError(`KUBECONFIG names no existing file: ${fromEnv.join(path.delimiter)}`);
-    return fromKubeconfigFile(existing, opts);
+    const existing = fromEnv.filter((f) => fs.existsSync(f));
+    if (existing.length === 0) throw new KubeConfigError(`KUBECONFIG names no existing file: ${fromEnv.join(path.delimiter)}`);
+    return fromKubeconfigFiles(existing, opts);
   }
   const inCluster = tryInCluster(env, opts);
   if (inCluster) return inCluster;
@@ -128,36 +125,65 @@ interface NamedEntry<T> {
 
 type Dict = Record<string, unknown>;
 
-export function fromKubeconfigFile(file: string, opts: LoadOptions = {}): KubeConfig {
+/** One parsed kubeconfig file; relative paths in its entries resolve against `base`. */
+interface Source {
+  doc: Dict;
+  base: string;
+}
+
+function parseDoc(text: string, where: string): Dict {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (e) {
+    throw new KubeConfigError(`${where}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new KubeConfigError(`${where}: not a mapping`);
+  return doc as Dict;
+}
+
+function readSource(file: string): Source {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     throw new KubeConfigError(`cannot read kubeconfig ${file}: ${(e as Error).message}`);
   }
-  return fromKubeconfigText(text, { ...opts, file });
+  return { doc: parseDoc(text, `kubeconfig ${file}`), base: path.dirname(path.resolve(file)) };
+}
+
+export function fromKubeconfigFile(file: string, opts: LoadOptions = {}): KubeConfig {
+  return fromSources([readSource(file)], `kubeconfig ${file}`, file, opts);
+}
+
+/** $KUBECONFIG semantics (client-go's merge): the first file that sets
+ * current-context wins, and so does the first file defining a named cluster,
+ * context or user. */
+export function fromKubeconfigFiles(files: string[], opts: LoadOptions = {}): KubeConfig {
+  if (files.length === 1) return fromKubeconfigFile(files[0]!, opts);
+  const list = files.join(path.delimiter);
+  return fromSources(files.map(readSource), `KUBECONFIG ${list}`, list, opts);
 }
 
 /** Parses kubeconfig text; relative file references resolve against `file`'s directory. */
 export function fromKubeconfigText(text: string, opts: LoadOptions & { file?: string } = {}): KubeConfig {
   const where = `kubeconfig ${opts.file ?? "(inline)"}`;
   const base = opts.file ? path.dirname(path.resolve(opts.file)) : process.cwd();
-  let doc: Dict;
-  try {
-    doc = (parseYaml(text) ?? {}) as Dict;
-  } catch (e) {
-    throw new KubeConfigError(`${where}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new KubeConfigError(`${where}: not a mapping`);
-  const contextName = opts.context ?? (doc["current-context"] as string | undefined);
+  return fromSources([{ doc: parseDoc(text, where), base }], where, opts.file ?? "kubeconfig", opts);
+}
+
+function fromSources(sources: Source[], where: string, label: string, opts: LoadOptions): KubeConfig {
+  const current = sources.map((s) => s.doc["current-context"]).find((c) => typeof c === "string" && c !== "") as string | undefined;
+  const contextName = opts.context ?? current;
   if (!contextName) throw new KubeConfigError(`${where}: current-context is not set`);
-  const ctx = findNamed(doc, "contexts", "context", contextName, where);
+  const { body: ctx } = findNamed(sources, "contexts", "context", contextName, where);
   const clusterName = ctx.cluster as string | undefined;
   if (!clusterName) throw new KubeConfigError(`${where}: context "${contextName}" has no cluster`);
-  const cluster = findNamed(doc, "clusters", "cluster", clusterName, where);
+  const { body: cluster, base: clusterBase } = findNamed(sources, "clusters", "cluster", clusterName, where);
   const server = cluster.server as string | undefined;
   if (!server) throw new KubeConfigError(`${where}: cluster "${clusterName}" has no server`);
   if (!/^https?:\/\//.test(server)) throw new KubeConfigError(`${where}: cluster "${clusterName}" server must be an http(s) URL`);
+  let base = clusterBase;
 
   const read = (p: string, field: string, owner: string): Buffer => {
     const abs = path.isAbsolute(p) ? p : path.join(base, p);
@@ -172,7 +198,7 @@ export function fromKubeconfigText(text: string, opts: LoadOptions & { file?: st
     return Buffer.from(d, "base64");
   };
 
-  const cfg: KubeConfig = { server: server.replace(/\/+$/, ""), source: opts.file ?? "kubeconfig" };
+  const cfg: KubeConfig = { server: server.replace(/\/+$/, ""), source: label };
   const cOwner = `cluster "${clusterName}"`;
   if (cluster["certificate-authority-data"]) cfg.ca = data(cluster["certificate-authority-data"], "certificate-authority-data", cOwner);
   else if (cluster["certificate-authority"]) cfg.ca = read(cluster["certificate-authority"] as string, "certificate-authority", cOwner);
@@ -182,7 +208,9 @@ export function fromKubeconfigText(text: string, opts: LoadOptions & { file?: st
 
   const userName = ctx.user as string | undefined;
   if (userName) {
-    const user = findNamed(doc, "users", "user", userName, where);
+    const found = findNamed(sources, "users", "user", userName, where);
+    const user = found.body;
+    base = found.base;
     const uOwner = `user "${userName}"`;
     if (user.exec) throw new KubeConfigError(`${where}: ${uOwner} uses an exec credential plugin, which is not supported; use token, tokenFile or a client certificate`);
     if (user["auth-provider"]) throw new KubeConfigError(`${where}: ${uOwner} uses an auth-provider, which is not supported; use token, tokenFile or a client certificate`);
@@ -210,11 +238,14 @@ export function fromKubeconfigText(text: string, opts: LoadOptions & { file?: st
   return cfg;
 }
 
-function findNamed(doc: Dict, list: "clusters" | "contexts" | "users", field: "cluster" | "context" | "user", name: string, where: string): Dict {
-  const entries = (Array.isArray(doc[list]) ? doc[list] : []) as NamedEntry<Dict>[];
-  const hit = entries.find((e) => e && e.name === name);
-  if (!hit) throw new KubeConfigError(`${where}: ${field} "${name}" not found in ${list}`);
-  const body = hit[field];
-  if (!body || typeof body !== "object") throw new KubeConfigError(`${where}: ${field} "${name}" has no ${field} section`);
-  return body;
+function findNamed(sources: Source[], list: "clusters" | "contexts" | "users", field: "cluster" | "context" | "user", name: string, where: string): { body: Dict; base: string } {
+  for (const src of sources) {
+    const entries = (Array.isArray(src.doc[list]) ? src.doc[list] : []) as NamedEntry<Dict>[];
+    const hit = entries.find((e) => e && e.name === name);
+    if (!hit) continue;
+    const body = hit[field];
+    if (!body || typeof body !== "object") throw new KubeConfigError(`${where}: ${field} "${name}" has no ${field} section`);
+    return { body, base: src.base };
+  }
+  throw new KubeConfigError(`${where}: ${field} "${name}" not found in ${list}`);
 }

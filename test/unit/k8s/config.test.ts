@@ -105,6 +105,21 @@ describe("k8s/config loadKubeConfig", () => {
     expect(fail(() => loadKubeConfig({ env: { KUBECONFIG: path.join(dir, "nope") } }))).to.contain("KUBECONFIG names no existing file");
   });
 
+  it("merges a $KUBECONFIG list: first current-context and first entry of each name win, paths relative to their file", () => {
+    const other = path.join(dir, "other");
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, "tok"), "token-from-file-two");
+    const one = path.join(dir, "one");
+    fs.writeFileSync(one, stringify({ "current-context": "ctx", contexts: [{ name: "ctx", context: { cluster: "c1", user: "u1" } }], clusters: [{ name: "c1", cluster: { server: "https://one:1" } }] }));
+    const two = path.join(other, "two");
+    fs.writeFileSync(two, stringify({ "current-context": "ignored", clusters: [{ name: "c1", cluster: { server: "https://two:1" } }], users: [{ name: "u1", user: { tokenFile: "tok" } }] }));
+    const cfg = loadKubeConfig({ env: { KUBECONFIG: [one, two].join(path.delimiter) } });
+    expect(cfg.server).to.equal("https://one:1");
+    expect(cfg.token?.()).to.equal("token-from-file-two");
+    expect(cfg.source).to.equal([one, two].join(path.delimiter));
+    expect(fail(() => loadKubeConfig({ env: { KUBECONFIG: [two, one].join(path.delimiter) } }))).to.contain('context "ignored" not found in contexts');
+  });
+
   it("the flag wins over $KUBECONFIG", () => {
     const flag = write("flag", { cluster: { server: "https://flag:1" } });
     const env = write("env", { cluster: { server: "https://env:1" } });
