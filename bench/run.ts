@@ -1,7 +1,6 @@
 // Benchmarks for the DESIGN.md performance targets. Not part of `npm test`:
-// `npm run bench [-- --pods=500 --latency=50]` builds dist/, runs the driver
-// and the provider as separate processes (the built JavaScript, as in the
-// image) against the emulator and the in-memory API server, plays kubelet,
+// `npm run bench [-- --pods=500 --latency=50]` bundles src/ as the image does,
+// runs the driver and the provider as separate processes from that bundle against the emulator and the in-memory API server, plays kubelet,
 // and prints a Markdown table; JSON goes to bench/results/.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +32,7 @@ const rssMiB = (pid: number) => {
 };
 
 function spawnDist(args: string[], env: Record<string, string>, log: string): ChildProcess {
-  const child = spawn(process.execPath, [join(REPO, "dist/main.js"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(REPO, "dist/bundle/main.js"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const chunks: Buffer[] = [];
   child.stdout.on("data", (b: Buffer) => chunks.push(b));
   child.stderr.on("data", (b: Buffer) => chunks.push(b));
@@ -49,7 +48,7 @@ async function waitPath(p: string, child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  execFileSync("npm", ["run", "-s", "build"], { cwd: REPO, stdio: "inherit" });
+  execFileSync("npm", ["run", "-s", "bundle"], { cwd: REPO, stdio: "inherit" });
   const ws = mkdtempSync(join(tmpdir(), "akv-bench-"));
   const quiet = createLogger({ write: () => undefined });
   const emulator = await startEmulator({ nmiPort: -1, stateDir: join(ws, "emu"), log: quiet, latencyMs: LATENCY });

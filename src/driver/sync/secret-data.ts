@@ -5,7 +5,7 @@
 // an empty password.
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { promises as fs } from "node:fs";
-import forge from "node-forge";
+import type Forge from "node-forge";
 import type { SecretObject } from "../../k8s/types.js";
 
 export const TLS_TYPE = "kubernetes.io/tls";
@@ -37,6 +37,9 @@ function pem(type: string, der: Buffer): string {
 
 /** PEM blocks inside a password-less PKCS#12 file. */
 function pkcs12Blocks(data: Buffer): PemBlock[] {
+  // Loaded on first use: only TLS sync of a PFX file needs it, and it is large.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const forge = require("node-forge") as typeof Forge;
   let p12;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(data.toString("binary")));
@@ -45,7 +48,7 @@ function pkcs12Blocks(data: Buffer): PemBlock[] {
     throw new Error(`pkcs12: ${(e as Error).message}`, { cause: e });
   }
   const out: PemBlock[] = [];
-  const der = (a: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(a).getBytes(), "binary");
+  const der = (a: Forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(a).getBytes(), "binary");
   for (const sc of p12.safeContents)
     for (const bag of sc.safeBags) {
       if (bag.cert)
