@@ -207,7 +207,9 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     if (dir) {
       const left = unmountAllUnder(dir);
       if (left.length > 0) console.log(`    cleanup: unmounted leftovers ${left.join(", ")}`);
-      rmSync(dir, { recursive: true, force: true });
+      // AKV_CSI_KEEP_INTEROP=1 keeps the logs (driver, provider) for a look after the run.
+      if (process.env.AKV_CSI_KEEP_INTEROP === "1") console.log(`    kept ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     }
     if (Object.keys(timings).length > 0) console.log(`    timings: ${JSON.stringify(timings)}`);
   });
