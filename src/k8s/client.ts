@@ -46,6 +46,8 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /** Default true. */
   allowWatchBookmarks?: boolean;
+  /** Give up (KubeError Timeout) when nothing arrives for this long; default timeoutSeconds (or 300) + 30 s. */
+  idleTimeoutMs?: number;
 }
 
 export type PatchType = "merge" | "strategic" | "json";
@@ -297,7 +299,7 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
     });
     // A silent dead connection would hang forever: give up when nothing (not even
     // a bookmark) arrives for longer than the server-side timeout plus slack.
-    const idleMs = ((o.timeoutSeconds ?? 300) + 30) * 1000;
+    const idleMs = o.idleTimeoutMs ?? ((o.timeoutSeconds ?? 300) + 30) * 1000;
     return new Promise<void>((resolve, reject) => {
       if (o.signal.aborted) return resolve();
       let settled = false;

@@ -192,6 +192,13 @@ describe("k8s client against the mini API server (HTTPS)", function () {
     expect(w?.query.allowWatchBookmarks).to.equal("true");
   });
 
+  it("gives up on a watch that goes silent", async () => {
+    const t0 = Date.now();
+    const e = await client.watch(secretPath("quiet"), { signal: new AbortController().signal, idleTimeoutMs: 300 }, () => undefined).catch((x: unknown) => x);
+    expect(isTimeout(e)).to.equal(true);
+    expect(Date.now() - t0).to.be.within(250, 2000);
+  });
+
   it("rejects a watch from a compacted resourceVersion with 410 Gone", async () => {
     const old = (await client.list(spcpsPath("default"))).metadata.resourceVersion;
     await client.create(spcpsPath("default"), spcps("gone-1", "node-g"));
