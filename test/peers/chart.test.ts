@@ -10,7 +10,13 @@ import { expect } from "chai";
 import { driverConfig } from "../../src/driver/config.js";
 import { parseProviderConfig } from "../../src/provider/config.js";
 import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
-import { CHART_DIR, commandOf, unknownFlags, yamlDocs } from "../unit/chart/chart-files.js";
+import {
+  CHART_DIR,
+  commandOf,
+  EXAMPLES_DIR,
+  unknownFlags,
+  yamlDocs,
+} from "../unit/chart/chart-files.js";
 import { PEER_VERSIONS, requirePeer } from "./peers.js";
 
 // Manifests are untyped YAML; the assertions are the type checks.
@@ -152,10 +158,24 @@ describe("chart: helm v4 + kube-apiserver", function () {
   });
 
   describe("rendering (helm only)", () => {
-    it("helm lint --strict passes", async () => {
+    it("helm lint --strict passes, also with the rotation example's values", async () => {
       const r = await helm(["lint", "--strict", CHART_DIR, `--kube-version=${kubeVersion()}`]);
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(r.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      const rotation = join(EXAMPLES_DIR, "azure", "rotation", "rotation-values.yaml");
+      const withRotation = await helm([
+        "lint",
+        "--strict",
+        CHART_DIR,
+        "-f",
+        rotation,
+        `--kube-version=${kubeVersion()}`,
+      ]);
+      expect(withRotation.code, withRotation.stdout + withRotation.stderr).to.equal(0);
+      const rendered: Obj[] = yamlDocs(await template(["-f", rotation]));
+      expect(
+        one(rendered, "CSIDriver", "secrets-store.csi.k8s.io").spec.requiresRepublish,
+      ).to.equal(true);
     });
 
     it("helm template renders the default values (resource table below)", async () => {
