@@ -86,7 +86,7 @@ describe("k8s: the client and the mini API server against the real kube-apiserve
   before(async function () {
     const etcdPath = requirePeer(this, "etcd");
     const apiserverPath = requirePeer(this, "kube-apiserver");
-    cp = await startControlPlane({ etcdPath, apiserverPath, extraApiserverFlags: ["--endpoint-reconciler-type=none"] });
+    cp = await startControlPlane({ etcdPath, apiserverPath });
     admin = createKubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath, env: {} }), { retries: 0 });
     for (const f of readdirSync(CRD_DIR)) await admin.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", parse(readFileSync(join(CRD_DIR, f), "utf8")));
     for (let i = 0; i < 150; i++) {
