@@ -22,7 +22,8 @@ execFileSync(
     "--defaults",
     "--oneofs",
     "--grpcLib=@grpc/grpc-js",
-    "--includeDirs=" + join(root, "proto"),
+    // Relative to the repo root, so the "Original file" comments do not depend on where it lives.
+    "--includeDirs=proto",
     "--outDir=" + out,
     ...protos,
   ],

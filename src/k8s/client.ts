@@ -2,8 +2,11 @@
 // bodies as KubeError, bounded retries for reads, and NDJSON watches. It is a
 // few hundred lines instead of @kubernetes/client-node because a node daemon
 // needs a handful of verbs and must stay small (style-and-ecosystem.md §B3).
+import { X509Certificate } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
+import { isIP } from "node:net";
+import * as tls from "node:tls";
 import type { Logger } from "../util/logger.js";
 import { redact, registerSecretValue } from "../util/redact.js";
 import type { KubeConfig } from "./config.js";
@@ -105,6 +108,22 @@ interface Call {
   timeoutMs?: number;
 }
 
+/**
+ * tls.checkServerIdentity, except that an IP host is matched with
+ * X509Certificate.checkIP: Node 22.23's checkServerIdentity rejects every IPv6
+ * address SAN (e.g. https://[::1]:6443 against IP:::1), which checkIP gets right.
+ */
+export function checkServerIdentity(host: string, cert: tls.PeerCertificate): Error | undefined {
+  if (isIP(host) && cert.raw) {
+    try {
+      if (new X509Certificate(cert.raw).checkIP(host) !== undefined) return undefined;
+    } catch {
+      /* fall through to Node's own check and its error */
+    }
+  }
+  return tls.checkServerIdentity(host, cert);
+}
+
 export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): KubeClient {
   const base = new URL(cfg.server);
   const secure = base.protocol === "https:";
@@ -124,6 +143,7 @@ export function createKubeClient(cfg: KubeConfig, opts: ClientOptions = {}): Kub
         ...(cfg.clientKey ? { key: cfg.clientKey } : {}),
         rejectUnauthorized: !cfg.insecureSkipTlsVerify,
         ...(cfg.tlsServerName ? { servername: cfg.tlsServerName } : {}),
+        checkServerIdentity,
       })
     : new http.Agent(agentOpts);
   const transport = secure ? https : http;

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/provider/v1alpha1/service.proto
+// Original file: proto/provider/v1alpha1/service.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

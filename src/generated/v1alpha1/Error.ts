@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/provider/v1alpha1/service.proto
+// Original file: proto/provider/v1alpha1/service.proto
 
 
 export interface Error {

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/provider/v1alpha1/service.proto
+// Original file: proto/provider/v1alpha1/service.proto
 
 import type { ObjectVersion as _v1alpha1_ObjectVersion, ObjectVersion__Output as _v1alpha1_ObjectVersion__Output } from '../v1alpha1/ObjectVersion';
 import type { Error as _v1alpha1_Error, Error__Output as _v1alpha1_Error__Output } from '../v1alpha1/Error';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

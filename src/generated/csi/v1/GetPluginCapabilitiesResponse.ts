@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 import type { PluginCapability as _csi_v1_PluginCapability, PluginCapability__Output as _csi_v1_PluginCapability__Output } from '../../csi/v1/PluginCapability';
 

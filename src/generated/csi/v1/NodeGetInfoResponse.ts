@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 import type { Topology as _csi_v1_Topology, Topology__Output as _csi_v1_Topology__Output } from '../../csi/v1/Topology';
 import type { Long } from '@grpc/proto-loader';

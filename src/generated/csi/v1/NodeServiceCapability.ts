@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 
 export interface _csi_v1_NodeServiceCapability_RPC {
@@ -9,7 +9,7 @@ export interface _csi_v1_NodeServiceCapability_RPC__Output {
   'type': (_csi_v1_NodeServiceCapability_RPC_Type__Output);
 }
 
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 export const _csi_v1_NodeServiceCapability_RPC_Type = {
   UNKNOWN: 'UNKNOWN',

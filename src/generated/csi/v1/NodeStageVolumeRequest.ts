@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 import type { VolumeCapability as _csi_v1_VolumeCapability, VolumeCapability__Output as _csi_v1_VolumeCapability__Output } from '../../csi/v1/VolumeCapability';
 

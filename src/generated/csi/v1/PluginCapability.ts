@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 
 export interface _csi_v1_PluginCapability_Service {
@@ -9,7 +9,7 @@ export interface _csi_v1_PluginCapability_Service__Output {
   'type': (_csi_v1_PluginCapability_Service_Type__Output);
 }
 
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 export const _csi_v1_PluginCapability_Service_Type = {
   UNKNOWN: 'UNKNOWN',
@@ -30,7 +30,7 @@ export type _csi_v1_PluginCapability_Service_Type =
 
 export type _csi_v1_PluginCapability_Service_Type__Output = typeof _csi_v1_PluginCapability_Service_Type[keyof typeof _csi_v1_PluginCapability_Service_Type]
 
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 export const _csi_v1_PluginCapability_VolumeExpansion_Type = {
   UNKNOWN: 'UNKNOWN',

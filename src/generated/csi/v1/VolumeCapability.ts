@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 
 export interface _csi_v1_VolumeCapability_AccessMode {
@@ -15,7 +15,7 @@ export interface _csi_v1_VolumeCapability_BlockVolume {
 export interface _csi_v1_VolumeCapability_BlockVolume__Output {
 }
 
-// Original file: /work/main/proto/csi/v1/csi.proto
+// Original file: proto/csi/v1/csi.proto
 
 export const _csi_v1_VolumeCapability_AccessMode_Mode = {
   UNKNOWN: 'UNKNOWN',
