@@ -7,6 +7,7 @@ import type { Principal } from "./identities.js";
 import { checkFederatedAssertion } from "./jwt.js";
 import { Exchange, readBody, sendJson } from "./http.js";
 
+const OIDC_SCOPES = new Set(["openid", "profile", "offline_access"]);
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 export interface IssuedToken {
@@ -131,10 +132,12 @@ async function token(ctx: EmulatorContext, x: Exchange, tenant: string, v2: bool
   let resource: string;
   if (v2) {
     const scope = (form.get("scope") ?? "").trim();
-    if (!scope.endsWith("/.default") || scope.includes(" ")) {
+    // MSAL-Go (azidentity) always appends the OIDC scopes; Entra ignores them in client-credential flows.
+    const resourceScopes = scope.split(/\s+/).filter((s) => s !== "" && !OIDC_SCOPES.has(s));
+    if (resourceScopes.length !== 1 || !resourceScopes[0]!.endsWith("/.default")) {
       return aadError(x, 400, "invalid_scope", 1002012, `AADSTS1002012: The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
-    resource = scope.slice(0, -"/.default".length);
+    resource = resourceScopes[0]!.slice(0, -"/.default".length);
   } else {
     resource = form.get("resource") ?? "";
     if (!resource) return aadError(x, 400, "invalid_request", 900144, "AADSTS900144: The request body must contain the following parameter: 'resource'.");
