@@ -1,18 +1,22 @@
 // Interop: OUR driver drives the UPSTREAM Azure provider (Go, pinned in
-// versions.env). The provider authenticates with AAD pod identity: it asks NMI
+// versions.env). Mostly with AAD pod identity, where the provider asks NMI
 // at its hard-coded http://localhost:2579/host/token/ (served by the emulator)
 // and then reads Key Vault at https://<vault>.<suffix>/ through the emulator's
 // CONNECT proxy, trusting the emulator CA via SSL_CERT_FILE. The SPC lives in
 // the in-memory API server. Then our own provider serves a second pod through
 // a second instance of our driver, and both mounts must hold the same bytes.
+// Also: rotation by republish, workload identity (the pod's token exchanged by
+// MSAL-Go, whose instance discovery the emulator answers for the public cloud
+// host), and two error paths, each compared with our provider.
 import { expect } from "chai";
 import { createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   startEmulator,
   DEMO_CERT_NAME,
+  DEMO_CLIENT_ID,
   DEMO_KEY_NAME,
   DEMO_POD_IDENTITY_CLIENT_ID,
   DEMO_SECRET_NAME,
@@ -23,7 +27,9 @@ import {
 } from "../../src/emulator/index.js";
 import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
 import { startMiniApiServer, type MiniApiServer } from "../../src/demo/mini-apiserver.js";
-import { spcpsPath, type SecretProviderClassPodStatus } from "../../src/k8s/types.js";
+import { createKubeClient } from "../../src/k8s/client.js";
+import { loadKubeConfig } from "../../src/k8s/config.js";
+import { spcpsPath, tokenRequestPath, type SecretProviderClassPodStatus, type TokenRequest } from "../../src/k8s/types.js";
 import { memoryLogger } from "../../src/util/logger.js";
 import { spawnAkv, type AkvProcess } from "../helpers/akv-process.js";
 import { freePort } from "../helpers/control-plane.js";
@@ -39,7 +45,9 @@ import {
   volumeIdFor,
   waitForFile,
   waitForLog,
+  WI_AUDIENCE,
   type MountedFile,
+  type PublishOptions,
   type PeerProcess,
   type PodRef,
 } from "../helpers/interop-kubelet.js";
@@ -50,11 +58,13 @@ const SA = "interop-sa";
 const SPC = "interop-kv";
 const NODE = "node-1";
 const NMI_PORT = 2579;
+const ENTRA_PUBLIC_HOST = "login.microsoftonline.com";
+const WI_SPC = "interop-wi";
 const IS_ROOT = process.getuid?.() === 0;
 
 type Side = "upstream" | "ours";
 
-describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["azure-provider"]} (pod identity)`, function () {
+describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["azure-provider"]} (pod identity, workload identity)`, function () {
   this.timeout(180_000);
   let dir: string | undefined;
   let emulator: Emulator | undefined;
@@ -82,6 +92,9 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
       `--additional-provider-volume-paths=${provDir}`,
       "--metrics-addr=127.0.0.1:0",
       `--kubeconfig=${api!.kubeconfigPath}`,
+      // kubelet's requiresRepublish reaches the provider on every call.
+      "--enable-secret-rotation=true",
+      "--rotation-poll-interval=0s",
       "-v=5",
     ]);
     drivers[side] = { proc, csi: csiClient(sock) };
@@ -93,7 +106,14 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     const providerBin = requirePeer(this, "azure-provider");
     dir = mkdtempSync(join(tmpdir(), "akv-interop-prov-"));
     try {
-      emulator = await startEmulator({ nmiPort: NMI_PORT, stateDir: join(dir, "emulator"), log: memoryLogger(2).log });
+      emulator = await startEmulator({
+        nmiPort: NMI_PORT,
+        stateDir: join(dir, "emulator"),
+        log: memoryLogger(2).log,
+        // MSAL-Go (in azidentity, no DisableInstanceDiscovery upstream) asks the public cloud about any
+        // unknown authority; the emulator's proxy takes that host too, so nothing leaves loopback.
+        interceptHosts: [ENTRA_PUBLIC_HOST],
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE")
@@ -104,6 +124,7 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
       throw e;
     }
     for (const p of Object.values(pods)) emulator.addPodIdentity({ namespace: NS, podName: p.name, clientId: DEMO_POD_IDENTITY_CLIENT_ID });
+    emulator.identities.addFederatedSubject(DEMO_CLIENT_ID, `system:serviceaccount:${NS}:${SA}`);
 
     const spc = {
       apiVersion: "secrets-store.csi.x-k8s.io/v1",
@@ -181,6 +202,9 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
         "--healthz-host=127.0.0.1",
         "--prometheus-port=0",
         "--metrics-host=127.0.0.1",
+        // Upstream reads Key Vault on every mount; ours reuses a read for 30 s by default (DESIGN.md,
+        // identity-scoped coalescing). Off here so a republish right after a rotation compares like for like.
+        "--cache-ttl=0s",
         "-v=5",
       ],
       emulator.clientEnv(),
@@ -208,20 +232,24 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
       const left = unmountAllUnder(dir);
       if (left.length > 0) console.log(`    cleanup: unmounted leftovers ${left.join(", ")}`);
       // AKV_CSI_KEEP_INTEROP=1 keeps the logs (driver, provider) for a look after the run.
-      if (process.env.AKV_CSI_KEEP_INTEROP === "1") console.log(`    kept ${dir}`);
+      if (process.env.AKV_CSI_KEEP_INTEROP === "1") {
+        for (const [side, d] of Object.entries(drivers)) writeFileSync(join(dir, `driver-${side}.log`), d.proc.output());
+        if (tsProvider) writeFileSync(join(dir, "our-provider.log"), tsProvider.output());
+        console.log(`    kept ${dir}`);
+      }
       else rmSync(dir, { recursive: true, force: true });
     }
     if (Object.keys(timings).length > 0) console.log(`    timings: ${JSON.stringify(timings)}`);
   });
 
-  async function publish(side: Side): Promise<string> {
+  async function publish(side: Side, opts: { spc?: string; root?: string; tokens?: PublishOptions["tokens"]; label?: string } = {}): Promise<string> {
     const pod = pods[side];
     const d = drivers[side]!;
-    const target = targetPathFor(join(dir!, "kubelet"), pod.uid);
-    published.push({ side, target, uid: pod.uid });
+    const target = targetPathFor(join(dir!, opts.root ?? "kubelet"), pod.uid);
+    if (!published.some((p) => p.target === target)) published.push({ side, target, uid: pod.uid });
     const t = Date.now();
     try {
-      await d.csi.call("Node", "NodePublishVolume", publishRequest({ pod, spc: SPC, target }));
+      await d.csi.call("Node", "NodePublishVolume", publishRequest({ pod, spc: opts.spc ?? SPC, target, tokens: opts.tokens }));
     } catch (e) {
       const providerLog = side === "upstream" ? goProvider!.tail(40) : tsProvider!.output().slice(-4000);
       throw new Error(
@@ -229,13 +257,13 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
         { cause: e },
       );
     }
-    timings[`${side}PublishMs`] = Date.now() - t;
+    timings[`${side}${opts.label ?? "Publish"}Ms`] = Date.now() - t;
     return target;
   }
 
-  function checkContents(got: Map<string, MountedFile>): void {
+  function checkContents(got: Map<string, MountedFile>, secretValue = DEMO_SECRET_VALUE): void {
     expect([...got.keys()].sort()).to.deep.equal([DEMO_CERT_NAME, DEMO_SECRET_NAME, DEMO_KEY_NAME].sort());
-    expect(got.get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(DEMO_SECRET_VALUE);
+    expect(got.get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(secretValue);
     const key = emulator!.store.find(DEMO_VAULT, "keys", DEMO_KEY_NAME) as KeyVersion;
     const pem = got.get(DEMO_KEY_NAME)!.contents.toString("utf8");
     expect(pem).to.match(/^-----BEGIN PUBLIC KEY-----\n/);
@@ -248,8 +276,24 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     for (const [name, f] of got) expect(f.mode, `mode of ${name}`).to.equal(0o644);
   }
 
-  function spcpsOf(pod: PodRef): SecretProviderClassPodStatus | undefined {
-    return api!.store.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${pod.name}-${NS}-${SPC}`));
+  function spcpsOf(pod: PodRef, spc = SPC): SecretProviderClassPodStatus | undefined {
+    return api!.store.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${pod.name}-${NS}-${spc}`));
+  }
+
+  function expectedObjects(): { id: string; version: string }[] {
+    return [
+      { id: `cert/${DEMO_CERT_NAME}`, version: latest("certificates", DEMO_CERT_NAME) },
+      { id: `key/${DEMO_KEY_NAME}`, version: latest("keys", DEMO_KEY_NAME) },
+      { id: `secret/${DEMO_SECRET_NAME}`, version: latest("secrets", DEMO_SECRET_NAME) },
+    ];
+  }
+
+  function expectSameFiles(a: Map<string, MountedFile>, b: Map<string, MountedFile>): void {
+    expect([...a.keys()]).to.deep.equal([...b.keys()]);
+    for (const [name, f] of a) {
+      expect(f.contents.equals(b.get(name)!.contents), `contents of ${name}`).to.equal(true);
+      expect(f.mode, `mode of ${name}`).to.equal(b.get(name)!.mode);
+    }
   }
 
   const latest = (kind: "keys" | "certificates" | "secrets", name: string) => emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
@@ -271,11 +315,7 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     expect(spcps!.status.mounted).to.equal(true);
     expect(spcps!.status.targetPath).to.equal(target);
     expect(spcps!.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).to.deep.equal([["Pod", pods.upstream.name, pods.upstream.uid]]);
-    expect(spcps!.status.objects).to.deep.equal([
-      { id: `cert/${DEMO_CERT_NAME}`, version: latest("certificates", DEMO_CERT_NAME) },
-      { id: `key/${DEMO_KEY_NAME}`, version: latest("keys", DEMO_KEY_NAME) },
-      { id: `secret/${DEMO_SECRET_NAME}`, version: latest("secrets", DEMO_SECRET_NAME) },
-    ]);
+    expect(spcps!.status.objects).to.deep.equal(expectedObjects());
   });
 
   it("our provider, in the same pod-identity mode, yields byte-identical files and the same SPCPS objects", async function () {
@@ -283,13 +323,85 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     const target = await publish("ours");
     const got = readMountedFiles(target);
     checkContents(got);
-    const theirs = files.upstream;
-    expect([...got.keys()]).to.deep.equal([...theirs.keys()]);
-    for (const [name, f] of got) {
-      expect(f.contents.equals(theirs.get(name)!.contents), `contents of ${name}`).to.equal(true);
-      expect(f.mode, `mode of ${name}`).to.equal(theirs.get(name)!.mode);
-    }
+    files.ours = got;
+    expectSameFiles(got, files.upstream);
     expect(spcpsOf(pods.ours)!.status.objects).to.deep.equal(spcpsOf(pods.upstream)!.status.objects);
+  });
+
+  it("rotation: a republish through our driver makes the Go provider fetch the new version; files and SPCPS follow, as with our provider", async function () {
+    if (!files.ours) this.skip();
+    const rotated = `rotated-${Date.now()}`;
+    const { version } = emulator!.store.setSecret(DEMO_VAULT, DEMO_SECRET_NAME, rotated, { contentType: "text/plain" });
+    const after = {} as Record<Side, Map<string, MountedFile>>;
+    for (const side of ["upstream", "ours"] as const) {
+      const target = await publish(side, { label: "Republish" });
+      after[side] = readMountedFiles(target);
+      checkContents(after[side], rotated);
+      const spcps = spcpsOf(pods[side])!;
+      expect(spcps.status.objects?.find((o) => o.id === `secret/${DEMO_SECRET_NAME}`)?.version).to.equal(version);
+      expect(spcps.status.objects).to.deep.equal(expectedObjects());
+    }
+    expectSameFiles(after.ours, after.upstream);
+  });
+
+  it("workload identity: the Go provider exchanges the pod's service-account token (MSAL-Go instance discovery included), same files as our provider", async function () {
+    const wiSpc = {
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: WI_SPC, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          clientID: DEMO_CLIENT_ID,
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: [
+            "array:",
+            "  - |",
+            `    objectName: ${DEMO_SECRET_NAME}`,
+            "    objectType: secret",
+            "  - |",
+            `    objectName: ${DEMO_KEY_NAME}`,
+            "    objectType: key",
+            "  - |",
+            `    objectName: ${DEMO_CERT_NAME}`,
+            "    objectType: cert",
+            "",
+          ].join("\n"),
+        },
+      },
+    };
+    api!.store.put(wiSpc);
+    const kube = createKubeClient(loadKubeConfig({ kubeconfig: api!.kubeconfigPath }));
+    const got = {} as Record<Side, Map<string, MountedFile>>;
+    try {
+      for (const side of ["upstream", "ours"] as const) {
+        const pod = pods[side];
+        const tr = await kube.create<TokenRequest>(tokenRequestPath(NS, SA), {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { audiences: [WI_AUDIENCE], expirationSeconds: 3600, boundObjectRef: { apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid } },
+        });
+        const before = emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID });
+        const target = await publish(side, {
+          spc: WI_SPC,
+          root: "kubelet-wi",
+          label: "WorkloadIdentityPublish",
+          tokens: { [WI_AUDIENCE]: { token: tr.status!.token, expirationTimestamp: tr.status!.expirationTimestamp } },
+        });
+        expect(emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID }) - before, `${side}: token exchanges`).to.be.at.least(1);
+        got[side] = readMountedFiles(target);
+        checkContents(got[side], emulator!.store.getSecretValue(DEMO_VAULT, DEMO_SECRET_NAME));
+        expect(spcpsOf(pod, WI_SPC)!.status.objects).to.deep.equal(expectedObjects());
+      }
+    } finally {
+      kube.close();
+    }
+    expectSameFiles(got.ours, got.upstream);
+    // Only the Go provider asks the public cloud about the authority (ours disables instance discovery).
+    expect(emulator!.count({ route: "entra.discovery" })).to.be.at.least(1);
   });
 
   interface Failure {
@@ -363,7 +475,8 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
   });
 
   it("unpublishes: no mount and no target left", async () => {
-    expect(published.length, "both publishes ran").to.equal(2);
+    // Two sides, each with a pod-identity and a workload-identity volume.
+    expect(published.length, "all four publishes ran").to.equal(4);
     for (const p of published.splice(0)) {
       await drivers[p.side]!.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target });
       expect(existsSync(p.target), `${p.target} removed`).to.equal(false);
