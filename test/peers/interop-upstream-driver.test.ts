@@ -205,6 +205,9 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
         `--kubeconfig=${cp.kubeconfigPath}`,
         "--enable-secret-rotation=true",
         "--rotation-poll-interval=0s",
+        // Version RPCs to every provider it has dialled, logged at -v=4.
+        "--provider-health-check=true",
+        "--provider-health-check-interval=1s",
         "-v=5",
       ],
       join(dir, "upstream-driver.log"),
@@ -342,6 +345,13 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
 
     const metrics = await (await fetch(`http://127.0.0.1:${upstreamMetricsPort}/metrics`)).text();
     expect(metrics).to.match(/node_publish_total\{[^}]*provider="azure"[^}]*\} 1\b/);
+  });
+
+  it("the upstream driver's provider health check gets our provider's Version", async function () {
+    if (!files.upstream) this.skip();
+    // The health check only covers providers the driver has dialled, i.e. after the first mount.
+    await waitForLog(upstream!, /provider healthcheck successful" provider="azure" runtimeVersion="v\d+\.\d+\.\d+[^"]*"/, "a successful provider health check", 15_000);
+    expect(upstream!.log()).to.not.match(/provider healthcheck failed/);
   });
 
   it("our driver publishes an identical SPC for a second pod with identical files and SPCPS objects", async function () {
