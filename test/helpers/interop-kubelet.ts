@@ -31,6 +31,8 @@ export interface PublishOptions {
   target: string;
   /** The serviceAccount.tokens JSON value; absent when the CSIDriver asks for no tokens. */
   tokens?: Record<string, { token: string; expirationTimestamp: string }>;
+  /** nodePublishSecretRef data, as kubelet passes it in NodePublishVolumeRequest.secrets. */
+  secrets?: Record<string, string>;
 }
 
 /** A NodePublishVolume request shaped like kubelet's (podInfoOnMount, readOnly volume). */
@@ -50,6 +52,7 @@ export function publishRequest(o: PublishOptions): Record<string, unknown> {
     volume_capability: { mount: {}, access_mode: { mode: "SINGLE_NODE_READER_ONLY" } },
     readonly: true,
     volume_context: context,
+    ...(o.secrets ? { secrets: o.secrets } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type JsonWebKey } f
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEmulator, DEMO_CERT_NAME, DEMO_CLIENT_ID, DEMO_KEY_NAME, DEMO_SECRET_NAME, DEMO_SECRET_VALUE, DEMO_TENANT_ID, DEMO_VAULT, type Emulator } from "../../src/emulator/index.js";
+import { startEmulator, DEMO_CERT_NAME, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_KEY_NAME, DEMO_SECRET_NAME, DEMO_SECRET_VALUE, DEMO_TENANT_ID, DEMO_VAULT, type Emulator } from "../../src/emulator/index.js";
 import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
 import { createKubeClient, type KubeClient } from "../../src/k8s/client.js";
 import { loadKubeConfig } from "../../src/k8s/config.js";
@@ -126,6 +126,8 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
   const pods = {} as Record<Side, PodRef>;
   const targets = {} as Record<Side, string>;
   const published = new Set<Side>();
+  /** Volumes a single test publishes and unpublishes itself; the after hook undoes them if it fails midway. */
+  const scratch: { side: Side; target: string; uid: string }[] = [];
   const files: Partial<Record<Side, Map<string, MountedFile>>> = {};
   const timings: Record<string, number> = {};
 
@@ -239,6 +241,9 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
       await csi[side]?.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(pods[side].uid), target_path: targets[side] }).catch(() => undefined);
     }
     published.clear();
+    for (const v of scratch.splice(0)) {
+      await csi[v.side]?.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target }).catch(() => undefined);
+    }
     csi.upstream?.close();
     csi.ours?.close();
     await upstream?.stop();
@@ -482,6 +487,69 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(details.upstream).to.match(/^failed to mount secrets store objects for pod interop\/<pod>, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:no-such-secret, objectVersion:: /);
     expect(details.upstream).to.include("SecretNotFound");
     expect(details.ours).to.equal(details.upstream);
+  });
+
+  it("service principal: the upstream driver hands kubelet's nodePublishSecretRef to our provider, as ours does", async () => {
+    const sp = "interop-sp";
+    await kube!.create(spcPath(NS), {
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: sp, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: `array:\n  - |\n    objectName: ${DEMO_SECRET_NAME}\n    objectType: secret\n`,
+        },
+      },
+    });
+    const value = emulator!.store.getSecretValue(DEMO_VAULT, DEMO_SECRET_NAME);
+    const got = {} as Record<Side, Map<string, MountedFile>>;
+    for (const side of ["upstream", "ours"] as const) {
+      const pod = pods[side];
+      const target = targetPathFor(join(dir!, "kubelet-sp"), pod.uid);
+      scratch.push({ side, target, uid: pod.uid });
+      const secretExchanges = () => emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID });
+      const before = secretExchanges();
+      await eventually(`${side}: publish with the new SPC`, async () => {
+        try {
+          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: sp, target, secrets: { clientid: DEMO_CLIENT_ID, clientsecret: DEMO_CLIENT_SECRET } }));
+          return true;
+        } catch (e) {
+          // The driver's informer may not have seen the new SPC yet; anything else is the answer.
+          if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? "")) return undefined;
+          throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
+        }
+      }, 15_000);
+      // Our provider reuses a principal's access token, so only the first of the two mounts asks Entra.
+      expect(secretExchanges() - before, `${side}: client-secret token requests`).to.equal(side === "upstream" ? 1 : 0);
+      got[side] = readMountedFiles(target);
+      expect([...got[side].keys()]).to.deep.equal([DEMO_SECRET_NAME]);
+      expect(got[side].get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(value);
+    }
+    expect(got.ours.get(DEMO_SECRET_NAME)!.mode).to.equal(got.upstream.get(DEMO_SECRET_NAME)!.mode);
+
+    // A wrong secret is judged by Entra, not served from the right secret's cached token.
+    const wrong = "not-the-client-secret";
+    const badTarget = targetPathFor(join(dir!, "kubelet-sp-wrong"), pods.upstream.uid);
+    let err: { code?: number; details?: string } | undefined;
+    try {
+      await csi.upstream!.call("Node", "NodePublishVolume", publishRequest({ pod: pods.upstream, spc: sp, target: badTarget, secrets: { clientid: DEMO_CLIENT_ID, clientsecret: wrong } }));
+    } catch (e) {
+      err = e as { code?: number; details?: string };
+    }
+    expect(err, "publish with a wrong client secret must fail").to.not.equal(undefined);
+    expect(err!.details).to.include("AADSTS7000215");
+    expect(err!.details).to.not.include(wrong);
+    expect(mountsUnder(badTarget)).to.deep.equal([]);
+
+    for (const v of scratch.splice(0)) {
+      await csi[v.side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target });
+      expect(mountsUnder(v.target)).to.deep.equal([]);
+    }
   });
 
   it("unpublishes both: no mount and no target left", async () => {
