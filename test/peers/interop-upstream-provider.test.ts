@@ -7,7 +7,8 @@
 // a second instance of our driver, and both mounts must hold the same bytes.
 // Also: rotation by republish, workload identity (the pod's token exchanged by
 // MSAL-Go, whose instance discovery the emulator answers for the public cloud
-// host), and two error paths, each compared with our provider.
+// host), a service principal from nodePublishSecretRef, and two error paths,
+// each compared with our provider.
 import { expect } from "chai";
 import { createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import {
   startEmulator,
   DEMO_CERT_NAME,
   DEMO_CLIENT_ID,
+  DEMO_CLIENT_SECRET,
   DEMO_KEY_NAME,
   DEMO_POD_IDENTITY_CLIENT_ID,
   DEMO_SECRET_NAME,
@@ -64,7 +66,7 @@ const IS_ROOT = process.getuid?.() === 0;
 
 type Side = "upstream" | "ours";
 
-describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["azure-provider"]} (pod identity, workload identity)`, function () {
+describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["azure-provider"]} (pod identity, workload identity, service principal)`, function () {
   this.timeout(180_000);
   let dir: string | undefined;
   let emulator: Emulator | undefined;
@@ -404,6 +406,44 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     expect(emulator!.count({ route: "entra.discovery" })).to.be.at.least(1);
   });
 
+  it("service principal: kubelet's nodePublishSecretRef through our driver to the Go provider's client-secret credential, same file as our provider", async () => {
+    const sp = "interop-sp";
+    api!.store.put({
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: sp, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: `array:\n  - |\n    objectName: ${DEMO_SECRET_NAME}\n    objectType: secret\n`,
+        },
+      },
+    });
+    const value = emulator!.store.getSecretValue(DEMO_VAULT, DEMO_SECRET_NAME);
+    const got = {} as Record<Side, Map<string, MountedFile>>;
+    for (const side of ["upstream", "ours"] as const) {
+      const pod = pods[side];
+      const target = targetPathFor(join(dir!, "kubelet-sp"), pod.uid);
+      published.push({ side, target, uid: pod.uid });
+      const before = emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID });
+      try {
+        await drivers[side]!.csi.call("Node", "NodePublishVolume", publishRequest({ pod, spc: sp, target, secrets: { clientid: DEMO_CLIENT_ID, clientsecret: DEMO_CLIENT_SECRET } }));
+      } catch (e) {
+        const providerLog = side === "upstream" ? goProvider!.tail(40) : tsProvider!.output().slice(-4000);
+        throw new Error(`${side} provider: ${(e as Error).message}\n--- provider log tail:\n${providerLog}`, { cause: e });
+      }
+      expect(emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID }) - before, `${side}: client-secret token requests`).to.equal(1);
+      got[side] = readMountedFiles(target);
+      expect([...got[side].keys()]).to.deep.equal([DEMO_SECRET_NAME]);
+      expect(got[side].get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(value);
+    }
+    expectSameFiles(got.ours, got.upstream);
+  });
+
   interface Failure {
     code: number;
     details: string;
@@ -475,8 +515,8 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
   });
 
   it("unpublishes: no mount and no target left", async () => {
-    // Two sides, each with a pod-identity and a workload-identity volume.
-    expect(published.length, "all four publishes ran").to.equal(4);
+    // Two sides, each with a pod-identity, a workload-identity and a service-principal volume.
+    expect(published.length, "all six publishes ran").to.equal(6);
     for (const p of published.splice(0)) {
       await drivers[p.side]!.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target });
       expect(existsSync(p.target), `${p.target} removed`).to.equal(false);
