@@ -444,6 +444,60 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
     expectSameFiles(got.ours, got.upstream);
   });
 
+  it("formats: PEM chain from PFX (RSA and EC), PFX passthrough, PEM-backed cert, EC public key, version history, file permission — byte-identical to our provider", async () => {
+    const store = emulator!.store;
+    await store.createCertificate(DEMO_VAULT, "ec-tls", { keyType: "EC", crv: "P-256", format: "pfx", chain: 2, subject: "ec.demo.local", sans: ["ec.demo.local"] });
+    await store.createCertificate(DEMO_VAULT, "pem-tls", { keyType: "RSA", format: "pem", chain: 3, subject: "pem.demo.local", sans: ["pem.demo.local"] });
+    await store.setKey(DEMO_VAULT, "ec-key", { kty: "EC", crv: "P-384" });
+    const now = Math.floor(Date.now() / 1000);
+    for (const [i, v] of ["one", "two", "three"].entries()) store.setSecret(DEMO_VAULT, "multi", `multi-${v}`, { contentType: "text/plain", created: now - 10 + i });
+    const formats = "interop-formats";
+    const object = (o: Record<string, string | number>) => `  - |\n${Object.entries(o).map(([k, v]) => `    ${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`).join("\n")}\n`;
+    api!.store.put({
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: formats, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          usePodIdentity: "true",
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects:
+            "array:\n" +
+            object({ objectName: DEMO_CERT_NAME, objectType: "secret", objectAlias: "rsa-chain.pem" }) +
+            object({ objectName: DEMO_CERT_NAME, objectType: "secret", objectAlias: "rsa.pfx", objectFormat: "pfx", objectEncoding: "base64" }) +
+            object({ objectName: "ec-tls", objectType: "secret", objectAlias: "ec-chain.pem" }) +
+            object({ objectName: "ec-tls", objectType: "cert", objectAlias: "ec.crt" }) +
+            object({ objectName: "pem-tls", objectType: "secret", objectAlias: "pem-chain.pem" }) +
+            object({ objectName: "ec-key", objectType: "key", objectAlias: "ec-pub.pem" }) +
+            object({ objectName: "multi", objectType: "secret", objectVersionHistory: 2, filePermission: "0600" }),
+        },
+      },
+    });
+    const got = {} as Record<Side, Map<string, MountedFile>>;
+    for (const side of ["upstream", "ours"] as const) {
+      const target = await publish(side, { spc: formats, root: "kubelet-formats", label: "FormatsPublish" });
+      got[side] = readMountedFiles(target);
+    }
+    const up = got.upstream;
+    // objectVersionHistory: 2 writes three versions upstream (an off-by-one ours keeps on purpose).
+    expect([...up.keys()].sort()).to.deep.equal(["ec-chain.pem", "ec-pub.pem", "ec.crt", "multi/0", "multi/1", "multi/2", "pem-chain.pem", "rsa-chain.pem", "rsa.pfx"]);
+    expect(["multi/0", "multi/1", "multi/2"].map((n) => up.get(n)!.contents.toString())).to.deep.equal(["multi-three", "multi-two", "multi-one"]);
+    expect(up.get("multi/0")!.mode).to.equal(0o600);
+    expect(up.get("rsa.pfx")!.contents.subarray(0, 1)[0]).to.equal(0x30, "decoded PFX is DER");
+    for (const [name, f] of got.ours) {
+      const theirs = up.get(name);
+      expect(theirs, `${name} exists in the Go provider's mount`).to.not.equal(undefined);
+      expect(f.contents.toString("utf8"), `contents of ${name}`).to.equal(theirs!.contents.toString("utf8"));
+      expect(f.mode, `mode of ${name}`).to.equal(theirs!.mode);
+    }
+    expectSameFiles(got.ours, up);
+    expect(spcpsOf(pods.ours, formats)!.status.objects).to.deep.equal(spcpsOf(pods.upstream, formats)!.status.objects);
+  });
+
   interface Failure {
     code: number;
     details: string;
@@ -515,8 +569,8 @@ describe(`peers: our driver drives the upstream Azure provider ${PEER_VERSIONS["
   });
 
   it("unpublishes: no mount and no target left", async () => {
-    // Two sides, each with a pod-identity, a workload-identity and a service-principal volume.
-    expect(published.length, "all six publishes ran").to.equal(6);
+    // Two sides, each with pod-identity, workload-identity, service-principal and formats volumes.
+    expect(published.length, "all eight publishes ran").to.equal(8);
     for (const p of published.splice(0)) {
       await drivers[p.side]!.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(p.uid), target_path: p.target });
       expect(existsSync(p.target), `${p.target} removed`).to.equal(false);
