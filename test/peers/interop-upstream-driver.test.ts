@@ -5,7 +5,7 @@
 // SPCPS, in the Secrets their secret sync writes, and after a rotation.
 import { expect } from "chai";
 import { createPrivateKey, createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator, DEMO_CERT_NAME, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_KEY_NAME, DEMO_SECRET_NAME, DEMO_SECRET_VALUE, DEMO_TENANT_ID, DEMO_VAULT, type Emulator } from "../../src/emulator/index.js";
@@ -546,6 +546,73 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(err!.details).to.not.include(wrong);
     expect(mountsUnder(badTarget)).to.deep.equal([]);
 
+    for (const v of scratch.splice(0)) {
+      await csi[v.side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target });
+      expect(mountsUnder(v.target)).to.deep.equal([]);
+    }
+  });
+
+  it("nested paths and file modes from our provider are laid out the same by both drivers", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [i, v] of ["one", "two", "three"].entries()) emulator!.store.setSecret(DEMO_VAULT, "multi", `multi-${v}`, { contentType: "text/plain", created: now - 10 + i });
+    const nested = "interop-nested";
+    await kube!.create(spcPath(NS), {
+      apiVersion: "secrets-store.csi.x-k8s.io/v1",
+      kind: "SecretProviderClass",
+      metadata: { name: nested, namespace: NS },
+      spec: {
+        provider: "azure",
+        parameters: {
+          clientID: DEMO_CLIENT_ID,
+          keyvaultName: DEMO_VAULT,
+          tenantId: DEMO_TENANT_ID,
+          cloudName: "AzureStackCloud",
+          cloudEnvFileName: emulator!.cloudEnvFile,
+          objects: [
+            "array:",
+            "  - |",
+            "    objectName: multi",
+            "    objectType: secret",
+            "    objectVersionHistory: 2",
+            '    filePermission: "0600"',
+            "  - |",
+            `    objectName: ${DEMO_SECRET_NAME}`,
+            "    objectType: secret",
+            `    objectAlias: nested/dir/${DEMO_SECRET_NAME}`,
+            '    filePermission: "0440"',
+            "",
+          ].join("\n"),
+        },
+      },
+    });
+    const trees = {} as Record<Side, { files: Map<string, MountedFile>; dirs: string[] }>;
+    for (const side of ["upstream", "ours"] as const) {
+      const pod = pods[side];
+      const target = targetPathFor(join(dir!, "kubelet-nested"), pod.uid);
+      scratch.push({ side, target, uid: pod.uid });
+      await eventually(`${side}: publish with the new SPC`, async () => {
+        try {
+          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: nested, target, tokens: await mintToken(pod) }));
+          return true;
+        } catch (e) {
+          if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? "")) return undefined;
+          throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
+        }
+      }, 15_000);
+      const dirs = ["multi", "nested", "nested/dir"].map((d) => `${d}:${(statSync(join(target, d)).mode & 0o777).toString(8)}`);
+      trees[side] = { files: readMountedFiles(target), dirs };
+    }
+    const up = trees.upstream.files;
+    expect([...up.keys()].sort()).to.deep.equal(["multi/0", "multi/1", "multi/2", `nested/dir/${DEMO_SECRET_NAME}`]);
+    expect(up.get("multi/0")!.mode).to.equal(0o600);
+    expect(up.get(`nested/dir/${DEMO_SECRET_NAME}`)!.mode).to.equal(0o440);
+    expect(up.get("multi/0")!.contents.toString()).to.equal("multi-three");
+    expect([...trees.ours.files.keys()]).to.deep.equal([...up.keys()]);
+    for (const [name, f] of trees.ours.files) {
+      expect(f.contents.equals(up.get(name)!.contents), `contents of ${name}`).to.equal(true);
+      expect(f.mode.toString(8), `mode of ${name}`).to.equal(up.get(name)!.mode.toString(8));
+    }
+    expect(trees.ours.dirs, "directory modes").to.deep.equal(trees.upstream.dirs);
     for (const v of scratch.splice(0)) {
       await csi[v.side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target });
       expect(mountsUnder(v.target)).to.deep.equal([]);
