@@ -2,6 +2,7 @@
 // requests the way kubelet does for an inline secrets-store volume, read back
 // what a driver wrote, and make sure no tmpfs outlives a test.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -20,9 +21,9 @@ export function targetPathFor(kubeletRoot: string, podUid: string): string {
   return join(kubeletRoot, "pods", podUid, "volumes", "kubernetes.io~csi", VOLUME_NAME, "mount");
 }
 
-/** The volume id kubelet derives for an ephemeral inline volume. */
-export function volumeIdFor(podUid: string): string {
-  return `csi-${podUid.replace(/-/g, "").slice(0, 24)}`;
+/** The volume handle kubelet derives for an inline CSI volume: sha256 of pod UID + volume name. */
+export function volumeIdFor(podUid: string, volumeName = VOLUME_NAME): string {
+  return `csi-${createHash("sha256").update(podUid + volumeName).digest("hex")}`;
 }
 
 export interface PublishOptions {
