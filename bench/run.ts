@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const burst = await Promise.all(Array.from({ length: PODS }, (_, i) => timed(i)));
   const burstWall = Date.now() - t0;
-  const gets = emulator.count({ route: /^(secret|key|certificate)\.get$/ });
+  const gets = emulator.count({ route: /^(secret|key|certificate)\.get$/, status: 200 });
   const throttled = emulator.count({ status: 429 });
   const tokens = emulator.count({ route: "entra.token" });
   const loaded = { driver: rssMiB(driver.pid!), provider: rssMiB(provider.pid!) };
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   // provider's cache warm from S2), so what remains is driver + provider time.
   emulator.setLatency(0);
   const warm: number[] = [];
-  for (let i = 0; i < 50; i++) warm.push(await timed(100_000 + i));
+  for (let i = 0; i < 200; i++) warm.push(await timed(100_000 + i));
   emulator.setLatency(LATENCY);
 
   // S3: skipped republish (rotation on, interval not yet due): no provider call.
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const skippedGets = emulator.count({ route: /^(secret|key|certificate)\.get$/ }) - before;
 
   for (let i = 0; i < PODS; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: `v${i}`, target_path: req(i).target_path });
-  for (let i = 0; i < 50; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: "w", target_path: req(100_000 + i).target_path });
+  for (let i = 0; i < 200; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: "w", target_path: req(100_000 + i).target_path });
   csi.close();
   driver.kill("SIGTERM");
   provider.kill("SIGTERM");

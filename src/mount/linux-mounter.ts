@@ -1,13 +1,10 @@
 // Real mounts through mount(8)/umount(8), as the upstream driver does via
 // mount-utils; the mount table is read from /proc/self/mountinfo.
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import { resolve } from "node:path";
-import { promisify } from "node:util";
+import { CommandHelpers } from "./command-helpers.js";
 import type { MountEntry, Mounter, TmpfsOptions } from "./mounter.js";
 import { parseMountInfo } from "./mountinfo.js";
-
-const run = promisify(execFile);
 
 async function realTarget(target: string): Promise<string> {
   try {
@@ -19,6 +16,7 @@ async function realTarget(target: string): Promise<string> {
 
 export class LinuxMounter implements Mounter {
   readonly kind = "tmpfs" as const;
+  private readonly commands = new CommandHelpers();
   constructor(private readonly mountinfoPath = "/proc/self/mountinfo") {}
 
   async mountTmpfs(target: string, opts: TmpfsOptions): Promise<void> {
@@ -26,25 +24,23 @@ export class LinuxMounter implements Mounter {
     if (opts.sizeBytes && opts.sizeBytes > 0) o.push(`size=${opts.sizeBytes}`);
     const args = ["-t", "tmpfs", ...(o.length ? ["-o", o.join(",")] : []), "tmpfs", target];
     try {
-      await run("mount", args, { timeout: 30_000 });
+      await this.commands.run("mount", args);
     } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new Error(
-        `mount failed: ${(err.stderr ?? err.message).trim()} (mount ${args.join(" ")})`,
-        { cause: e },
-      );
+      throw new Error(`mount failed: ${(e as Error).message} (mount ${args.join(" ")})`, { cause: e });
     }
   }
 
   async unmount(target: string): Promise<void> {
     try {
-      await run("umount", [target], { timeout: 30_000 });
+      await this.commands.run("umount", [target]);
     } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new Error(`unmount failed: ${(err.stderr ?? err.message).trim()} (umount ${target})`, {
-        cause: e,
-      });
+      throw new Error(`unmount failed: ${(e as Error).message} (umount ${target})`, { cause: e });
     }
+  }
+
+  /** Stops the helper processes (they also exit with the driver). */
+  close(): void {
+    this.commands.close();
   }
 
   async entries(): Promise<MountEntry[]> {
