@@ -12,28 +12,18 @@ import {
 import { createHash } from "node:crypto";
 import type { Logger } from "../../util/logger.js";
 import { registerSecretValue } from "../../util/redact.js";
+import { serviceAccountFromToken } from "./auth-config.js";
 import { NmiCredential } from "./nmi.js";
 import type { AuthConfig, CloudEnvironment } from "./plan.js";
 import { CachingCredential, KeyedCache } from "./token-cache.js";
+
+export { serviceAccountFromToken };
 
 export class AuthNotSupportedError extends Error {
   override name = "AuthNotSupportedError";
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
-
-/** `system:serviceaccount:<ns>:<sa>` from an unverified JWT, or undefined. */
-export function serviceAccountFromToken(jwt: string): { namespace: string; name: string } | undefined {
-  const payload = jwt.split(".")[1];
-  if (!payload) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { sub?: unknown };
-    const m = typeof claims.sub === "string" ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(claims.sub) : null;
-    return m ? { namespace: m[1]!, name: m[2]! } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Identity key (perf-security-kms.md §A5): tenant+client+namespace/SA for
