@@ -13,6 +13,7 @@ import { loadKubeConfig } from "../src/k8s/config.js";
 import { tokenRequestPath, type TokenRequest } from "../src/k8s/types.js";
 import { createLogger } from "../src/util/logger.js";
 import { csiClient } from "../test/helpers/csi-client.js";
+import { PEER_VERSIONS, peerPath } from "../test/peers/peers.js";
 
 const REPO = join(__dirname, "..");
 const arg = (name: string, dflt: number) => {
@@ -57,7 +58,9 @@ async function main(): Promise<void> {
   execFileSync("npm", ["run", "-s", "bundle"], { cwd: REPO, stdio: "inherit" });
   const ws = mkdtempSync(join(tmpdir(), "akv-bench-"));
   const quiet = createLogger({ write: () => undefined });
-  const emulator = await startEmulator({ nmiPort: -1, stateDir: join(ws, "emu"), log: quiet, latencyMs: LATENCY });
+  // The upstream provider hard-codes NMI at localhost:2579, so the comparison needs that port.
+  const upstreamBin = peerPath("azure-provider");
+  const emulator = await startEmulator({ nmiPort: upstreamBin ? 2579 : -1, stateDir: join(ws, "emu"), log: quiet, latencyMs: LATENCY });
   const spc = {
     apiVersion: "secrets-store.csi.x-k8s.io/v1",
     kind: "SecretProviderClass",
@@ -75,7 +78,18 @@ async function main(): Promise<void> {
     },
   };
   const sa = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "demo-sa", namespace: "default" } };
-  const api = await startMiniApiServer({ https: true, objects: [sa, spc], log: quiet });
+  // The same objects in pod-identity mode (the one auth mode the Go provider can use against the
+  // emulator without Azure's instance discovery), once per provider.
+  const podIdentitySpc = (name: string, provider: string) => ({
+    ...spc,
+    metadata: { name, namespace: "default" },
+    spec: { provider, parameters: { ...spc.spec.parameters, clientID: "", usePodIdentity: "true" } },
+  });
+  const api = await startMiniApiServer({
+    https: true,
+    objects: [sa, spc, podIdentitySpc("cmp-ours", "azure"), podIdentitySpc("cmp-upstream", "azure-upstream")],
+    log: quiet,
+  });
   const kube = createKubeClient(loadKubeConfig({ kubeconfig: api.kubeconfigPath }));
 
   mkdirSync(join(ws, "prov"));
@@ -96,7 +110,7 @@ async function main(): Promise<void> {
   const csi = csiClient(join(ws, "csi.sock"));
 
   const token = (await kube.create<TokenRequest>(tokenRequestPath("default", "demo-sa"), { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: ["api://AzureADTokenExchange"], expirationSeconds: 3600 } })).status!;
-  const req = (i: number) => {
+  const req = (i: number, spcName = "bench") => {
     const uid = `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
     return {
       volume_id: `v${i}`,
@@ -104,7 +118,7 @@ async function main(): Promise<void> {
       volume_capability: { mount: {} },
       readonly: true,
       volume_context: {
-        secretProviderClass: "bench",
+        secretProviderClass: spcName,
         "csi.storage.k8s.io/pod.name": `pod-${i}`,
         "csi.storage.k8s.io/pod.namespace": "default",
         "csi.storage.k8s.io/pod.uid": uid,
@@ -113,9 +127,9 @@ async function main(): Promise<void> {
       },
     };
   };
-  const timed = async (i: number) => {
+  const timed = async (i: number, spcName?: string) => {
     const t = process.hrtime.bigint();
-    await csi.call("Node", "NodePublishVolume", req(i));
+    await csi.call("Node", "NodePublishVolume", req(i, spcName));
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
 
@@ -143,6 +157,33 @@ async function main(): Promise<void> {
   for (let i = 0; i < PODS; i++) skipped.push(await timed(i));
   const skippedGets = emulator.count({ route: /^(secret|key|certificate)\.get$/ }) - before;
 
+  // S4: the same burst in pod-identity mode through the upstream Go provider and through ours.
+  const compare: Record<string, { p50: number; p99: number; gets: number; nmiTokens: number; rssMiB: number }> = {};
+  if (upstreamBin) {
+    const goProvider = spawn(upstreamBin, ["--endpoint", `unix://${ws}/prov/azure-upstream.sock`, "--healthz-port=0", "--prometheus-port=0"], {
+      env: { ...process.env, ...emulator.clientEnv() },
+      stdio: "ignore",
+    });
+    await waitPath(join(ws, "prov/azure-upstream.sock"), goProvider);
+    const sides: [string, string, number, ChildProcess][] = [
+      ["upstream", "cmp-upstream", 200_000, goProvider],
+      ["akv-csi", "cmp-ours", 300_000, provider],
+    ];
+    for (const [side, spcName, base, proc] of sides) {
+      emulator.resetStats();
+      const lat = await Promise.all(Array.from({ length: PODS }, (_, i) => timed(base + i, spcName)));
+      compare[side] = {
+        p50: pct(lat, 50),
+        p99: pct(lat, 99),
+        gets: emulator.count({ route: /^(secret|key|certificate)\.get$/, status: 200 }),
+        nmiTokens: emulator.count({ route: "nmi.token" }),
+        rssMiB: rssMiB(proc.pid!),
+      };
+      for (let i = 0; i < PODS; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: "c", target_path: req(base + i).target_path });
+    }
+    goProvider.kill("SIGTERM");
+  }
+
   for (let i = 0; i < PODS; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: `v${i}`, target_path: req(i).target_path });
   for (let i = 0; i < 200; i++) await csi.call("Node", "NodeUnpublishVolume", { volume_id: "w", target_path: req(100_000 + i).target_path });
   csi.close();
@@ -163,6 +204,7 @@ async function main(): Promise<void> {
     burst: { p50: pct(burst, 50), p99: pct(burst, 99), wallMs: burstWall, keyVaultGets: gets, objects: 3, throttled429: tokens >= 0 ? throttled : 0, entraTokenRequests: tokens },
     skippedRepublishMs: { p50: pct(skipped, 50), p99: pct(skipped, 99), keyVaultGets: skippedGets },
     rssMiB: { idle, loaded },
+    podIdentityVsUpstreamProvider: compare,
   };
   mkdirSync(join(REPO, "bench/results"), { recursive: true });
   writeFileSync(join(REPO, "bench/results", `bench-${result.date.replace(/[:.]/g, "-")}.json`), JSON.stringify(result, null, 2));
@@ -178,6 +220,17 @@ async function main(): Promise<void> {
     `| skipped republish p50 / p99 | p99 ≤ 2 ms, no provider call | ${f(result.skippedRepublishMs.p50)} / ${f(result.skippedRepublishMs.p99)} ms, ${skippedGets} GETs |`,
     `| driver RSS idle / at ${PODS} pods | ≤ 100 MiB | ${f(idle.driver)} / ${f(loaded.driver)} MiB |`,
     `| provider RSS idle / at ${PODS} pods | ≤ 80 MiB | ${f(idle.provider)} / ${f(loaded.provider)} MiB |`,
+    ...(compare.upstream && compare["akv-csi"]
+      ? [
+          "",
+          `| pod identity, ${PODS}-pod burst through our driver | upstream provider ${PEER_VERSIONS["azure-provider"]} | akv-csi provider | ratio |`,
+          "|---|---|---|---|",
+          `| Key Vault GETs | ${compare.upstream.gets} | ${compare["akv-csi"].gets} | ${(compare["akv-csi"].gets / Math.max(1, compare.upstream.gets)).toFixed(3)} |`,
+          `| NMI token requests | ${compare.upstream.nmiTokens} | ${compare["akv-csi"].nmiTokens} | ${(compare["akv-csi"].nmiTokens / Math.max(1, compare.upstream.nmiTokens)).toFixed(3)} |`,
+          `| publish p50 / p99 (ms) | ${f(compare.upstream.p50)} / ${f(compare.upstream.p99)} | ${f(compare["akv-csi"].p50)} / ${f(compare["akv-csi"].p99)} | ${(compare["akv-csi"].p99 / compare.upstream.p99).toFixed(2)} (p99) |`,
+          `| provider RSS after the burst (MiB) | ${f(compare.upstream.rssMiB)} | ${f(compare["akv-csi"].rssMiB)} | ${(compare["akv-csi"].rssMiB / compare.upstream.rssMiB).toFixed(2)} |`,
+        ]
+      : ["", "(upstream provider not built: `bash test/peers/build.sh azure-provider` for the side-by-side rows)"]),
   ].join("\n");
   writeFileSync(join(REPO, "bench/results", "latest.md"), md + "\n");
   process.stdout.write(md + "\n");

@@ -7,7 +7,7 @@
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient } from "@azure/keyvault-keys";
 import { SecretClient } from "@azure/keyvault-secrets";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { createDefaultHttpClient, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import type { MountCredential } from "./auth.js";
 import { Coalescer, type CoalesceOutcome } from "./coalesce.js";
@@ -112,6 +112,12 @@ type AnyClient = SecretClient | KeyClient | CertificateClient;
 export class SdkKeyVaultSource implements KeyVaultSource {
   private readonly clients: KeyedCache<{ client: AnyClient; credential: TokenCredential }>;
   private readonly policy: PipelinePolicy;
+  /**
+   * One HTTP client (and so one keep-alive agent) for every SDK client: each
+   * identity gets its own SecretClient/KeyClient/CertificateClient, and with
+   * the SDK default each would open its own TLS connections to the vault.
+   */
+  private readonly httpClient: HttpClient = createDefaultHttpClient();
 
   constructor(private readonly opts: SdkKeyVaultOptions) {
     this.clients = new KeyedCache(opts.maxClients ?? 1024, 60 * 60_000);
@@ -131,6 +137,7 @@ export class SdkKeyVaultSource implements KeyVaultSource {
           serviceVersion: this.opts.serviceVersion,
           disableChallengeResourceVerification: this.opts.disableChallengeResourceVerification,
           additionalPolicies: [{ policy: this.policy, position: "perRetry" as const }],
+          httpClient: this.httpClient,
         };
         e = { client: make(options), credential: id.credential };
       }
