@@ -17,7 +17,7 @@ import {
   unknownFlags,
   yamlDocs,
 } from "../unit/chart/chart-files.js";
-import { PEER_VERSIONS, requirePeer } from "./peers.js";
+import { PEER_VERSIONS, requirePeer, requireControlPlanePeers } from "./peers.js";
 
 // Manifests are untyped YAML; the assertions are the type checks.
 /* eslint-disable @typescript-eslint/no-unsafe-return */
@@ -491,9 +491,7 @@ describe("chart: helm v4 + kube-apiserver", function () {
 
   describe("on a real kube-apiserver", () => {
     before(async function () {
-      const etcdPath = requirePeer(this, "etcd");
-      const apiserverPath = requirePeer(this, "kube-apiserver");
-      const kubectlPath = requirePeer(this, "kubectl");
+      const { etcdPath, apiserverPath, kubectlPath } = requireControlPlanePeers(this);
       if (defaults.length === 0 || syncRotation.length === 0)
         throw new Error("the rendering tests did not run");
       cp = await startControlPlane({ etcdPath, apiserverPath, kubectlPath });

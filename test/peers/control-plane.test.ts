@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
-import { PEER_VERSIONS, requirePeer } from "./peers.js";
+import { PEER_VERSIONS, requireControlPlanePeers } from "./peers.js";
 
 const CRD_DIR = join(__dirname, "..", "..", "charts", "akv-csi", "crds");
 const GROUP = "secrets-store.csi.x-k8s.io";
@@ -32,9 +32,7 @@ describe("control plane: etcd + kube-apiserver peers", function () {
   };
 
   before(async function () {
-    const etcdPath = requirePeer(this, "etcd");
-    const apiserverPath = requirePeer(this, "kube-apiserver");
-    const kubectlPath = requirePeer(this, "kubectl");
+    const { etcdPath, apiserverPath, kubectlPath } = requireControlPlanePeers(this);
     cp = await startControlPlane({ etcdPath, apiserverPath, kubectlPath, users: [{ name: "viewer", groups: ["akv-readers"] }] });
   });
 

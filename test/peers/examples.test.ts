@@ -12,7 +12,7 @@ import {
   folderManifests,
   isValuesFile,
 } from "../unit/chart/chart-files.js";
-import { requirePeer } from "./peers.js";
+import { requireControlPlanePeers } from "./peers.js";
 
 // Manifests are untyped YAML; the assertions are the type checks.
 /* eslint-disable @typescript-eslint/no-unsafe-return */
@@ -51,9 +51,7 @@ describe("examples: accepted by a real kube-apiserver", function () {
   };
 
   before(async function () {
-    const etcdPath = requirePeer(this, "etcd");
-    const apiserverPath = requirePeer(this, "kube-apiserver");
-    const kubectlPath = requirePeer(this, "kubectl");
+    const { etcdPath, apiserverPath, kubectlPath } = requireControlPlanePeers(this);
     cp = await startControlPlane({ etcdPath, apiserverPath, kubectlPath });
     for (const f of readdirSync(join(CHART_DIR, "crds")).filter((x) => x.endsWith(".yaml"))) {
       await cp.applyYaml(readFileSync(join(CHART_DIR, "crds", f), "utf8"));

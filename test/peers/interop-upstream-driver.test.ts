@@ -34,7 +34,7 @@ import {
   type PeerProcess,
   type PodRef,
 } from "../helpers/interop-kubelet.js";
-import { PEER_VERSIONS, requirePeer } from "./peers.js";
+import { PEER_VERSIONS, requirePeer, requireControlPlanePeers } from "./peers.js";
 
 const CRD_DIR = join(__dirname, "..", "..", "charts", "akv-csi", "crds");
 const NS = "interop";
@@ -134,9 +134,7 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
   before(async function () {
     const t0 = Date.now();
     const driverBin = requirePeer(this, "secrets-store-csi-driver");
-    const etcdPath = requirePeer(this, "etcd");
-    const apiserverPath = requirePeer(this, "kube-apiserver");
-    const kubectlPath = requirePeer(this, "kubectl");
+    const { etcdPath, apiserverPath, kubectlPath } = requireControlPlanePeers(this);
     // The upstream driver always mounts tmpfs (mount-utils), which needs root; it has no plain-directory mode.
     if (!IS_ROOT) {
       if (process.env.CI === "true") throw new Error("the upstream driver interop test needs root (it mounts tmpfs)");

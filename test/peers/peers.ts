@@ -112,3 +112,12 @@ export function requirePeer(ctx: Context, name: PeerName): string {
   console.log(`    skipping: peer ${name} unavailable: ${why}`);
   ctx.skip();
 }
+
+/** The three peers every real-API-server test needs (etcd, kube-apiserver, kubectl), or skip/fail as requirePeer does. */
+export function requireControlPlanePeers(ctx: Context): { etcdPath: string; apiserverPath: string; kubectlPath: string } {
+  return {
+    etcdPath: requirePeer(ctx, "etcd"),
+    apiserverPath: requirePeer(ctx, "kube-apiserver"),
+    kubectlPath: requirePeer(ctx, "kubectl"),
+  };
+}
