@@ -83,12 +83,14 @@ export class AzureProvider implements SecretsProvider {
 
     const id = this.opts.credentials.forMount(plan.auth, plan.cloud, input.attributes[POD_SERVICE_ACCOUNT]);
     const kv = this.opts.keyvault.forIdentity(id);
-    // One failure stops the rest of this mount's work; other mounts are unaffected.
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(input.signal?.reason);
+    // A failure stops the work of the objects AFTER it in SPC order, never before:
+    // upstream fetches sequentially, so the error it reports is the first object (in
+    // SPC order) that fails. Earlier objects run to completion and, when the cause is
+    // shared (e.g. the identity cannot get a token), report it themselves.
+    const stops = plan.objects.map(() => new AbortController());
+    const onAbort = () => stops.forEach((s) => s.abort(input.signal?.reason));
     if (input.signal?.aborted) onAbort();
     input.signal?.addEventListener("abort", onAbort, { once: true });
-    const ctx: CallContext = { signal: stop.signal, deadline: input.deadline };
     const limit = limiter(this.opts.maxParallel);
 
     const results: (ObjectResult | undefined)[] = new Array<ObjectResult | undefined>(plan.objects.length);
@@ -96,14 +98,17 @@ export class AzureProvider implements SecretsProvider {
     try {
       await Promise.all(
         plan.objects.map(async (obj, index) => {
+          const stop = stops[index]!;
+          const ctx: CallContext = { signal: stop.signal, deadline: input.deadline };
           try {
             results[index] = await this.fetchObject(plan, obj, kv, ctx, limit);
           } catch (e) {
             const error = e instanceof Error ? e : new Error(String(e));
-            // An abort after a sibling failed is a consequence, not a cause.
+            // An abort after an earlier object failed is a consequence, not a cause.
             const consequence = stop.signal.aborted && (error === stop.signal.reason || isAbort(error));
             failures.push({ index, error: wrapOnce(obj, error), consequence });
-            if (!stop.signal.aborted) stop.abort(Object.assign(new Error("a sibling object failed"), { name: "AbortError" }));
+            const sibling = Object.assign(new Error("an earlier object failed"), { name: "AbortError" });
+            for (const later of stops.slice(index + 1)) if (!later.signal.aborted) later.abort(sibling);
           }
         }),
       );
@@ -111,7 +116,6 @@ export class AzureProvider implements SecretsProvider {
       input.signal?.removeEventListener("abort", onAbort);
     }
     if (failures.length > 0) {
-      // Report the first cause in SPC order, as upstream's sequential loop would.
       const causes = failures.filter((f) => !f.consequence);
       const pick = (causes.length > 0 ? causes : failures).sort((a, b) => a.index - b.index)[0]!;
       throw pick.error;

@@ -140,7 +140,7 @@ describe("provider/azure AzureProvider (fake Key Vault)", () => {
     expect(vault.maxActive).to.equal(3);
   });
 
-  it("all or nothing: one missing object fails the mount, names it, and stops the rest", async () => {
+  it("all or nothing: one missing object fails the mount, names it, and stops the objects after it (earlier ones finish, as upstream's order would reach them first)", async () => {
     const { vault, provider, mem } = setup(8);
     vault.secrets.set("a", { value: "A", version: "1", delayMs: 500 });
     vault.secrets.set("c", { value: "C", version: "3", delayMs: 500 });
@@ -153,8 +153,8 @@ describe("provider/azure AzureProvider (fake Key Vault)", () => {
     } catch (e) {
       expect((e as Error).message).to.match(/^failed to get objectType:secret, objectName:missing, objectVersion:: .*SecretNotFound/);
     }
-    expect(Date.now() - t0).to.be.below(400);
-    expect(vault.aborted).to.equal(2);
+    expect(Date.now() - t0).to.be.below(1000); // `a` (500 ms) finishes; `c` does not wait its 500 ms after that
+    expect(vault.aborted).to.equal(1);
     expect(mem.lines.join("")).to.not.contain("sentinel-client-secret-XYZ");
   });
 
