@@ -335,7 +335,10 @@ export function driverApiSuite(
         { id: "secret/username", version: "v2" },
         { id: "secret/tls", version: "t1" },
       ];
+      // Both pods sync the same Secret from their own files (last writer wins, as upstream),
+      // so rotate both, as kubelet's periodic republish would.
       await publish("web-1");
+      await publish("web-2");
       expect(readFileSync(join(targetOf("web-1"), "username"), "utf8")).to.equal("bob");
       const spcps = await kube.get<SecretProviderClassPodStatus>(spcpsPath(NS, `web-1-${NS}-kv`));
       expect(spcps.status.objects).to.deep.include({ id: "secret/username", version: "v2" });
