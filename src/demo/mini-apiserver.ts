@@ -14,21 +14,12 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import forge from "node-forge";
 import { stringify as toYaml } from "yaml";
+import type { ObjectMeta } from "../k8s/types.js";
 import type { Logger } from "../util/logger.js";
 
 type Obj = Record<string, unknown> & { apiVersion?: string; kind?: string; metadata?: Meta };
-interface Meta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  ownerReferences?: { uid?: string }[];
-  [k: string]: unknown;
-}
+/** Stored objects keep unknown metadata fields as they came. */
+type Meta = ObjectMeta & { [k: string]: unknown };
 
 interface ResourceDef {
   group: string;

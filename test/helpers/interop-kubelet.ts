@@ -23,7 +23,9 @@ export function targetPathFor(kubeletRoot: string, podUid: string): string {
 
 /** The volume handle kubelet derives for an inline CSI volume: sha256 of pod UID + volume name. */
 export function volumeIdFor(podUid: string, volumeName = VOLUME_NAME): string {
-  return `csi-${createHash("sha256").update(podUid + volumeName).digest("hex")}`;
+  return `csi-${createHash("sha256")
+    .update(podUid + volumeName)
+    .digest("hex")}`;
 }
 
 export interface PublishOptions {
@@ -84,7 +86,8 @@ export function readMountedFiles(target: string): Map<string, MountedFile> {
 
 /** Mount points at or below `prefix`, from this process's mount table. */
 export function mountsUnder(prefix: string): string[] {
-  const decode = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((l) => l.split(" ")[4])
@@ -130,9 +133,17 @@ export interface PeerProcess {
 }
 
 /** Runs a third-party binary with its output in a log file. */
-export function startPeerProcess(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): PeerProcess {
+export function startPeerProcess(
+  bin: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): PeerProcess {
   const out = createWriteStream(logFile, { flags: "a" });
-  const proc = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(bin, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
   const done = new Promise<void>((r) => proc.once("exit", () => r()));
@@ -157,21 +168,52 @@ export function startPeerProcess(bin: string, args: string[], logFile: string, e
 }
 
 /** Waits for a file (a socket) while the process that should create it is alive. */
-export async function waitForFile(path: string, p: { exited(): boolean; tail(n?: number): string }, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForFile(
+  path: string,
+  p: { exited(): boolean; tail(n?: number): string },
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!existsSync(path)) {
-    if (p.exited()) throw new Error(`${what} exited before ${path} appeared; log tail:\n${p.tail()}`);
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${path} (${what}); log tail:\n${p.tail()}`);
+    if (p.exited())
+      throw new Error(`${what} exited before ${path} appeared; log tail:\n${p.tail()}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${path} (${what}); log tail:\n${p.tail()}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Polls until the log matches, bounded. */
-export async function waitForLog(p: PeerProcess, re: RegExp, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForLog(
+  p: PeerProcess,
+  re: RegExp,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!re.test(p.log())) {
     if (p.exited()) throw new Error(`${what}: process exited; log tail:\n${p.tail()}`);
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; log tail:\n${p.tail()}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; log tail:\n${p.tail()}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A SecretProviderClass for provider `azure` with these parameters (the interop suites' one shape). */
+export function azureSpc(
+  name: string,
+  namespace: string,
+  parameters: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    apiVersion: "secrets-store.csi.x-k8s.io/v1",
+    kind: "SecretProviderClass",
+    metadata: { name, namespace },
+    spec: { provider: "azure", parameters },
+  };
 }

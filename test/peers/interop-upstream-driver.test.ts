@@ -5,15 +5,41 @@
 // SPCPS, in the Secrets their secret sync writes, and after a rotation.
 import { expect } from "chai";
 import { createPrivateKey, createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEmulator, DEMO_CERT_NAME, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_KEY_NAME, DEMO_SECRET_NAME, DEMO_SECRET_VALUE, DEMO_TENANT_ID, DEMO_VAULT, type Emulator } from "../../src/emulator/index.js";
+import {
+  startEmulator,
+  DEMO_CERT_NAME,
+  DEMO_CLIENT_ID,
+  DEMO_CLIENT_SECRET,
+  DEMO_KEY_NAME,
+  DEMO_SECRET_NAME,
+  DEMO_SECRET_VALUE,
+  DEMO_TENANT_ID,
+  DEMO_VAULT,
+  type Emulator,
+} from "../../src/emulator/index.js";
 import type { CertificateVersion, KeyVersion } from "../../src/emulator/store.js";
 import { createKubeClient, type KubeClient } from "../../src/k8s/client.js";
 import { loadKubeConfig } from "../../src/k8s/config.js";
 import { memoryLogger } from "../../src/util/logger.js";
-import { podPath, spcPath, spcpsPath, tokenRequestPath, type SecretProviderClassPodStatus, type TokenRequest } from "../../src/k8s/types.js";
+import {
+  podPath,
+  spcPath,
+  spcpsPath,
+  tokenRequestPath,
+  type SecretProviderClassPodStatus,
+  type TokenRequest,
+} from "../../src/k8s/types.js";
 import { spawnAkv, type AkvProcess } from "../helpers/akv-process.js";
 import { freePort, startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 import { csiClient, type CsiClient } from "../helpers/csi-client.js";
@@ -33,6 +59,7 @@ import {
   type MountedFile,
   type PeerProcess,
   type PodRef,
+  azureSpc,
 } from "../helpers/interop-kubelet.js";
 import { PEER_VERSIONS, requirePeer, requireControlPlanePeers } from "./peers.js";
 
@@ -83,7 +110,12 @@ function spcManifest(side: Side, cloudEnvFile: string): Record<string, unknown> 
         ].join("\n"),
       },
       secretObjects: [
-        { secretName: `db-${side}`, type: "Opaque", labels: { app: "interop" }, data: [{ objectName: DEMO_SECRET_NAME, key: "password" }] },
+        {
+          secretName: `db-${side}`,
+          type: "Opaque",
+          labels: { app: "interop" },
+          data: [{ objectName: DEMO_SECRET_NAME, key: "password" }],
+        },
         {
           secretName: `tls-${side}`,
           type: "kubernetes.io/tls",
@@ -97,7 +129,11 @@ function spcManifest(side: Side, cloudEnvFile: string): Record<string, unknown> 
   };
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last = "";
   for (;;) {
@@ -107,7 +143,10 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -137,7 +176,8 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     const { etcdPath, apiserverPath, kubectlPath } = requireControlPlanePeers(this);
     // The upstream driver always mounts tmpfs (mount-utils), which needs root; it has no plain-directory mode.
     if (!IS_ROOT) {
-      if (process.env.CI === "true") throw new Error("the upstream driver interop test needs root (it mounts tmpfs)");
+      if (process.env.CI === "true")
+        throw new Error("the upstream driver interop test needs root (it mounts tmpfs)");
       console.log("    skipping: the upstream driver mounts tmpfs, which needs root");
       this.skip();
     }
@@ -146,7 +186,8 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     mkdirSync(provDir);
 
     cp = await startControlPlane({ etcdPath, apiserverPath, kubectlPath });
-    for (const f of readdirSync(CRD_DIR)) await cp.applyYaml(readFileSync(join(CRD_DIR, f), "utf8"));
+    for (const f of readdirSync(CRD_DIR))
+      await cp.applyYaml(readFileSync(join(CRD_DIR, f), "utf8"));
     const established = await cp.kubectl([
       "wait",
       "--for=condition=Established",
@@ -157,24 +198,59 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     if (established.code !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
     kube = createKubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
 
-    emulator = await startEmulator({ nmiPort: -1, stateDir: join(dir, "emulator"), log: memoryLogger(2).log });
+    emulator = await startEmulator({
+      nmiPort: -1,
+      stateDir: join(dir, "emulator"),
+      log: memoryLogger(2).log,
+    });
     // The demo app's federated credential trusts default/demo-sa; this test's SA is another subject.
     emulator.identities.addFederatedSubject(DEMO_CLIENT_ID, `system:serviceaccount:${NS}:${SA}`);
 
-    await kube.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await kube.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } });
+    await kube.create("/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: NS },
+    });
+    await kube.create(`/api/v1/namespaces/${NS}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: SA, namespace: NS },
+    });
     for (const side of ["upstream", "ours"] as const) {
       const s = SIDES[side];
       await kube.create(spcPath(NS), spcManifest(side, emulator.cloudEnvFile));
       const created = await kube.create<{ metadata: { uid: string } }>(podPath(NS), {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { name: s.pod, namespace: NS, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `rs-${side}`, uid: side === "upstream" ? "00000000-0000-4000-8000-0000000000a1" : "00000000-0000-4000-8000-0000000000a2" }] },
+        metadata: {
+          name: s.pod,
+          namespace: NS,
+          ownerReferences: [
+            {
+              apiVersion: "apps/v1",
+              kind: "ReplicaSet",
+              name: `rs-${side}`,
+              uid:
+                side === "upstream"
+                  ? "00000000-0000-4000-8000-0000000000a1"
+                  : "00000000-0000-4000-8000-0000000000a2",
+            },
+          ],
+        },
         spec: {
           nodeName: s.node,
           serviceAccountName: SA,
           containers: [{ name: "app", image: "busybox" }],
-          volumes: [{ name: VOLUME_NAME, csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: s.spc } } }],
+          volumes: [
+            {
+              name: VOLUME_NAME,
+              csi: {
+                driver: "secrets-store.csi.k8s.io",
+                readOnly: true,
+                volumeAttributes: { secretProviderClass: s.spc },
+              },
+            },
+          ],
         },
       });
       pods[side] = { name: s.pod, namespace: NS, uid: created.metadata.uid, serviceAccount: SA };
@@ -196,7 +272,14 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
       ],
       emulator.clientEnv(),
     );
-    await waitForFile(join(provDir, "azure.sock"), { exited: () => provider!.proc.exitCode !== null, tail: () => provider!.output().slice(-4000) }, "our provider");
+    await waitForFile(
+      join(provDir, "azure.sock"),
+      {
+        exited: () => provider!.proc.exitCode !== null,
+        tail: () => provider!.output().slice(-4000),
+      },
+      "our provider",
+    );
 
     upstreamMetricsPort = await freePort();
     // Rotation on with a zero poll interval: every republish reaches the provider (kubelet's requiresRepublish).
@@ -233,7 +316,11 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
       "--rotation-poll-interval=0s",
       "-v=5",
     ]);
-    await waitForFile(join(dir, "csi-ours.sock"), { exited: () => ours!.proc.exitCode !== null, tail: () => ours!.output().slice(-4000) }, "our driver");
+    await waitForFile(
+      join(dir, "csi-ours.sock"),
+      { exited: () => ours!.proc.exitCode !== null, tail: () => ours!.output().slice(-4000) },
+      "our driver",
+    );
     csi.ours = csiClient(join(dir, "csi-ours.sock"));
     timings.setupMs = Date.now() - t0;
   });
@@ -242,11 +329,21 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     this.timeout(60_000);
     // Unpublish whatever a failed test left published, through the driver that published it.
     for (const side of published) {
-      await csi[side]?.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(pods[side].uid), target_path: targets[side] }).catch(() => undefined);
+      await csi[side]
+        ?.call("Node", "NodeUnpublishVolume", {
+          volume_id: volumeIdFor(pods[side].uid),
+          target_path: targets[side],
+        })
+        .catch(() => undefined);
     }
     published.clear();
     for (const v of scratch.splice(0)) {
-      await csi[v.side]?.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target }).catch(() => undefined);
+      await csi[v.side]
+        ?.call("Node", "NodeUnpublishVolume", {
+          volume_id: volumeIdFor(v.uid),
+          target_path: v.target,
+        })
+        .catch(() => undefined);
     }
     csi.upstream?.close();
     csi.ours?.close();
@@ -271,19 +368,35 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     return `--- ${side} driver log tail:\n${d}\n--- provider log tail:\n${provider!.output().slice(-4000)}`;
   }
 
-  async function mintToken(p: PodRef): Promise<Record<string, { token: string; expirationTimestamp: string }>> {
+  async function mintToken(
+    p: PodRef,
+  ): Promise<Record<string, { token: string; expirationTimestamp: string }>> {
     const tr = await kube!.create<TokenRequest>(tokenRequestPath(NS, SA), {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
-      spec: { audiences: [WI_AUDIENCE], expirationSeconds: 3600, boundObjectRef: { apiVersion: "v1", kind: "Pod", name: p.name, uid: p.uid } },
+      spec: {
+        audiences: [WI_AUDIENCE],
+        expirationSeconds: 3600,
+        boundObjectRef: { apiVersion: "v1", kind: "Pod", name: p.name, uid: p.uid },
+      },
     });
-    return { [WI_AUDIENCE]: { token: tr.status!.token, expirationTimestamp: tr.status!.expirationTimestamp } };
+    return {
+      [WI_AUDIENCE]: {
+        token: tr.status!.token,
+        expirationTimestamp: tr.status!.expirationTimestamp,
+      },
+    };
   }
 
   /** kubelet's NodePublishVolume with a fresh token; returns the Key Vault GETs it caused. */
   async function publish(side: Side, label: string): Promise<number> {
     const pod = pods[side];
-    const req = publishRequest({ pod, spc: SIDES[side].spc, target: targets[side], tokens: await mintToken(pod) });
+    const req = publishRequest({
+      pod,
+      spc: SIDES[side].spc,
+      target: targets[side],
+      tokens: await mintToken(pod),
+    });
     published.add(side);
     const gets = () => emulator!.count({ route: /^(secret|key|certificate)\.get$/, status: 200 });
     const before = gets();
@@ -291,13 +404,17 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     try {
       await csi[side]!.call("Node", "NodePublishVolume", req);
     } catch (e) {
-      throw new Error(`${side} driver NodePublishVolume failed: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
+      throw new Error(
+        `${side} driver NodePublishVolume failed: ${(e as Error).message}\n${logsOf(side)}`,
+        { cause: e },
+      );
     }
     timings[`${side}${label}Ms`] = Date.now() - t;
     return gets() - before;
   }
 
-  const latest = (kind: "keys" | "certificates" | "secrets", name: string) => emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
+  const latest = (kind: "keys" | "certificates" | "secrets", name: string) =>
+    emulator!.store.latestVersion(DEMO_VAULT, kind, name)!;
 
   function expectedObjects(): { id: string; version: string }[] {
     return [
@@ -314,22 +431,42 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     const key = emulator!.store.find(DEMO_VAULT, "keys", DEMO_KEY_NAME) as KeyVersion;
     const pem = got.get(DEMO_KEY_NAME)!.contents.toString("utf8");
     expect(pem).to.match(/^-----BEGIN PUBLIC KEY-----\n/);
-    const expectedDer = createPublicKey({ key: key.jwk as JsonWebKey, format: "jwk" }).export({ type: "spki", format: "der" });
-    expect(createPublicKey(pem).export({ type: "spki", format: "der" }).equals(expectedDer)).to.equal(true, "key PEM is not the vault key's public half");
-    const cert = emulator!.store.find(DEMO_VAULT, "certificates", DEMO_CERT_NAME) as CertificateVersion;
+    const expectedDer = createPublicKey({ key: key.jwk as JsonWebKey, format: "jwk" }).export({
+      type: "spki",
+      format: "der",
+    });
+    expect(
+      createPublicKey(pem).export({ type: "spki", format: "der" }).equals(expectedDer),
+    ).to.equal(true, "key PEM is not the vault key's public half");
+    const cert = emulator!.store.find(
+      DEMO_VAULT,
+      "certificates",
+      DEMO_CERT_NAME,
+    ) as CertificateVersion;
     const certPem = got.get(DEMO_CERT_NAME)!.contents.toString("utf8");
     expect(certPem).to.match(/^-----BEGIN CERTIFICATE-----\n/);
-    expect(new X509Certificate(certPem).raw.equals(cert.chain[0]!)).to.equal(true, "cert PEM is not the vault certificate");
+    expect(new X509Certificate(certPem).raw.equals(cert.chain[0]!)).to.equal(
+      true,
+      "cert PEM is not the vault certificate",
+    );
     // The backing secret as PEM: a private key that belongs to the leaf, then the chain.
     const tlsPem = got.get(TLS_PEM)!.contents.toString("utf8");
     const leaf = new X509Certificate(tlsPem);
-    expect(leaf.raw.equals(cert.chain[0]!)).to.equal(true, `${TLS_PEM} does not start its chain with the leaf`);
-    expect(leaf.checkPrivateKey(createPrivateKey(tlsPem))).to.equal(true, `${TLS_PEM}: key does not match the leaf`);
+    expect(leaf.raw.equals(cert.chain[0]!)).to.equal(
+      true,
+      `${TLS_PEM} does not start its chain with the leaf`,
+    );
+    expect(leaf.checkPrivateKey(createPrivateKey(tlsPem))).to.equal(
+      true,
+      `${TLS_PEM}: key does not match the leaf`,
+    );
     for (const [name, f] of got) expect(f.mode, `mode of ${name}`).to.equal(0o644);
   }
 
   function spcpsOf(side: Side): Promise<SecretProviderClassPodStatus> {
-    return kube!.get<SecretProviderClassPodStatus>(spcpsPath(NS, `${SIDES[side].pod}-${NS}-${SIDES[side].spc}`));
+    return kube!.get<SecretProviderClassPodStatus>(
+      spcpsPath(NS, `${SIDES[side].pod}-${NS}-${SIDES[side].spc}`),
+    );
   }
 
   it("publishes through the upstream driver: tmpfs, the vault's secret, key and cert, an SPCPS in the API", async () => {
@@ -339,7 +476,9 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     const got = readMountedFiles(target);
     checkContents(got, DEMO_SECRET_VALUE);
     files.upstream = got;
-    expect(readFileSync(join(target, "..data", DEMO_SECRET_NAME), "utf8")).to.equal(DEMO_SECRET_VALUE);
+    expect(readFileSync(join(target, "..data", DEMO_SECRET_NAME), "utf8")).to.equal(
+      DEMO_SECRET_VALUE,
+    );
     // One GET per object, each after the real token exchange.
     expect(gets).to.equal(4);
 
@@ -348,8 +487,12 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(spcps.status.secretProviderClassName).to.equal(SIDES.upstream.spc);
     expect(spcps.status.podName).to.equal(SIDES.upstream.pod);
     expect(spcps.status.targetPath).to.equal(target);
-    expect(spcps.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(SIDES.upstream.node);
-    expect(spcps.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).to.deep.equal([["Pod", pods.upstream.name, pods.upstream.uid]]);
+    expect(spcps.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(
+      SIDES.upstream.node,
+    );
+    expect(spcps.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).to.deep.equal([
+      ["Pod", pods.upstream.name, pods.upstream.uid],
+    ]);
     expect(spcps.status.objects).to.deep.equal(expectedObjects());
 
     const metrics = await (await fetch(`http://127.0.0.1:${upstreamMetricsPort}/metrics`)).text();
@@ -359,7 +502,12 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
   it("the upstream driver's provider health check gets our provider's Version", async function () {
     if (!files.upstream) this.skip();
     // The health check only covers providers the driver has dialled, i.e. after the first mount.
-    await waitForLog(upstream!, /provider healthcheck successful" provider="azure" runtimeVersion="v\d+\.\d+\.\d+[^"]*"/, "a successful provider health check", 15_000);
+    await waitForLog(
+      upstream!,
+      /provider healthcheck successful" provider="azure" runtimeVersion="v\d+\.\d+\.\d+[^"]*"/,
+      "a successful provider health check",
+      15_000,
+    );
     expect(upstream!.log()).to.not.match(/provider healthcheck failed/);
   });
 
@@ -379,7 +527,10 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
       expect(f.mode, `mode of ${name}`).to.equal(theirs.get(name)!.mode);
     }
     // The same on-disk layout: kubelet's atomic-writer scheme in both.
-    const entries = (t: string) => readdirSync(t).map((n) => (n.startsWith("..") && n !== "..data" ? "..<ts>" : n)).sort();
+    const entries = (t: string) =>
+      readdirSync(t)
+        .map((n) => (n.startsWith("..") && n !== "..data" ? "..<ts>" : n))
+        .sort();
     expect(entries(target)).to.deep.equal(entries(targets.upstream));
 
     const mine = await spcpsOf("ours");
@@ -387,23 +538,50 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(mine.status.objects).to.deep.equal(other.status.objects);
     expect(mine.status.mounted).to.equal(other.status.mounted);
     expect(mine.status.targetPath).to.equal(target);
-    expect(Object.keys(mine.metadata.labels ?? {})).to.deep.equal(Object.keys(other.metadata.labels ?? {}));
-    expect(mine.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(SIDES.ours.node);
-    const shape = (s: SecretProviderClassPodStatus) => s.metadata.ownerReferences?.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, controller: o.controller, blockOwnerDeletion: o.blockOwnerDeletion }));
+    expect(Object.keys(mine.metadata.labels ?? {})).to.deep.equal(
+      Object.keys(other.metadata.labels ?? {}),
+    );
+    expect(mine.metadata.labels?.["internal.secrets-store.csi.k8s.io/node-name"]).to.equal(
+      SIDES.ours.node,
+    );
+    const shape = (s: SecretProviderClassPodStatus) =>
+      s.metadata.ownerReferences?.map((o) => ({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        controller: o.controller,
+        blockOwnerDeletion: o.blockOwnerDeletion,
+      }));
     expect(shape(mine)).to.deep.equal(shape(other));
   });
 
   it("both drivers sync the mounted files into Kubernetes Secrets with identical data (secretObjects)", async function () {
     if (!files.ours) this.skip();
-    type Secret = { type?: string; data?: Record<string, string>; metadata: { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] } };
+    type Secret = {
+      type?: string;
+      data?: Record<string, string>;
+      metadata: {
+        labels?: Record<string, string>;
+        ownerReferences?: { kind: string; name: string }[];
+      };
+    };
     const synced = {} as Record<Side, { db: Secret; tls: Secret }>;
     for (const side of ["upstream", "ours"] as const) {
-      const get = (name: string) => eventually(`Secret ${NS}/${name} from the ${side} driver`, () => kube!.get<Secret>(`/api/v1/namespaces/${NS}/secrets/${name}`), 30_000);
+      const get = (name: string) =>
+        eventually(
+          `Secret ${NS}/${name} from the ${side} driver`,
+          () => kube!.get<Secret>(`/api/v1/namespaces/${NS}/secrets/${name}`),
+          30_000,
+        );
       synced[side] = { db: await get(`db-${side}`), tls: await get(`tls-${side}`) };
     }
     const up = synced.upstream;
-    expect(Buffer.from(up.db.data!.password!, "base64").toString("utf8")).to.equal(DEMO_SECRET_VALUE);
-    expect(up.db.metadata.labels).to.deep.equal({ app: "interop", "secrets-store.csi.k8s.io/managed": "true" });
+    expect(Buffer.from(up.db.data!.password!, "base64").toString("utf8")).to.equal(
+      DEMO_SECRET_VALUE,
+    );
+    expect(up.db.metadata.labels).to.deep.equal({
+      app: "interop",
+      "secrets-store.csi.k8s.io/managed": "true",
+    });
     expect(up.tls.type).to.equal("kubernetes.io/tls");
     const crt = Buffer.from(up.tls.data!["tls.crt"]!, "base64").toString("utf8");
     const key = Buffer.from(up.tls.data!["tls.key"]!, "base64").toString("utf8");
@@ -425,27 +603,47 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
         const cur = await kube!.get<Secret>(`/api/v1/namespaces/${NS}/secrets/db-${side}`);
         return (cur.metadata.ownerReferences ?? []).length > 0 ? cur : undefined;
       });
-      expect(s.metadata.ownerReferences!.map((o) => [o.kind, o.name])).to.deep.equal([["ReplicaSet", `rs-${side}`]]);
+      expect(s.metadata.ownerReferences!.map((o) => [o.kind, o.name])).to.deep.equal([
+        ["ReplicaSet", `rs-${side}`],
+      ]);
     }
   });
 
   it("a republish after rotation reaches our provider through both drivers: new file, new SPCPS version, synced Secret follows", async function () {
     if (!files.ours) this.skip();
     const rotatedValue = `rotated-${Date.now()}`;
-    const { version } = emulator!.store.setSecret(DEMO_VAULT, DEMO_SECRET_NAME, rotatedValue, { contentType: "text/plain" });
+    const { version } = emulator!.store.setSecret(DEMO_VAULT, DEMO_SECRET_NAME, rotatedValue, {
+      contentType: "text/plain",
+    });
     for (const side of ["upstream", "ours"] as const) {
       expect(await publish(side, "Republish"), `${side}: GETs on republish`).to.equal(4);
       const got = readMountedFiles(targets[side]);
       checkContents(got, rotatedValue);
-      const spcps = await eventually(`${side} SPCPS with the new version`, async () => {
-        const s = await spcpsOf(side);
-        return s.status.objects?.some((o) => o.id === `secret/${DEMO_SECRET_NAME}` && o.version === version) ? s : undefined;
-      }, 15_000);
+      const spcps = await eventually(
+        `${side} SPCPS with the new version`,
+        async () => {
+          const s = await spcpsOf(side);
+          return s.status.objects?.some(
+            (o) => o.id === `secret/${DEMO_SECRET_NAME}` && o.version === version,
+          )
+            ? s
+            : undefined;
+        },
+        15_000,
+      );
       expect(spcps.status.objects).to.deep.equal(expectedObjects());
-      await eventually(`db-${side} to carry the rotated value`, async () => {
-        const s = await kube!.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${NS}/secrets/db-${side}`);
-        return Buffer.from(s.data?.password ?? "", "base64").toString("utf8") === rotatedValue ? true : undefined;
-      }, 30_000);
+      await eventually(
+        `db-${side} to carry the rotated value`,
+        async () => {
+          const s = await kube!.get<{ data?: Record<string, string> }>(
+            `/api/v1/namespaces/${NS}/secrets/db-${side}`,
+          );
+          return Buffer.from(s.data?.password ?? "", "base64").toString("utf8") === rotatedValue
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
     }
     const metrics = await (await fetch(`http://127.0.0.1:${upstreamMetricsPort}/metrics`)).text();
     expect(metrics).to.match(/node_publish_total\{[^}]*provider="azure"[^}]*\} 2\b/);
@@ -474,62 +672,86 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
       const pod = pods[side];
       const target = targetPathFor(join(dir!, "kubelet-missing"), pod.uid);
       // The driver's informer may not have seen the new SPC yet: retry only on "not found".
-      const err = await eventually(`${side}: a provider error (not SPC-not-found)`, async () => {
-        try {
-          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: missing, target, tokens: await mintToken(pod) }));
-        } catch (e) {
-          const ge = e as Error & { code?: number; details?: string };
-          return /failed to get secretproviderclass/.test(ge.details ?? "") ? undefined : ge;
-        }
-        throw new Error("publish succeeded");
-      }, 15_000);
+      const err = await eventually(
+        `${side}: a provider error (not SPC-not-found)`,
+        async () => {
+          try {
+            await csi[side]!.call(
+              "Node",
+              "NodePublishVolume",
+              publishRequest({ pod, spc: missing, target, tokens: await mintToken(pod) }),
+            );
+          } catch (e) {
+            const ge = e as Error & { code?: number; details?: string };
+            return /failed to get secretproviderclass/.test(ge.details ?? "") ? undefined : ge;
+          }
+          throw new Error("publish succeeded");
+        },
+        15_000,
+      );
       expect(err.code, err.details).to.equal(2);
       expect(mountsUnder(target), `${side}: the failed mount is undone`).to.deep.equal([]);
       expect(existsSync(join(target, DEMO_SECRET_NAME))).to.equal(false);
       details[side] = (err.details ?? "").replace(pod.name, "<pod>");
     }
-    expect(details.upstream).to.match(/^failed to mount secrets store objects for pod interop\/<pod>, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:no-such-secret, objectVersion:: /);
+    expect(details.upstream).to.match(
+      /^failed to mount secrets store objects for pod interop\/<pod>, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:no-such-secret, objectVersion:: /,
+    );
     expect(details.upstream).to.include("SecretNotFound");
     expect(details.ours).to.equal(details.upstream);
   });
 
   it("service principal: the upstream driver hands kubelet's nodePublishSecretRef to our provider, as ours does", async () => {
     const sp = "interop-sp";
-    await kube!.create(spcPath(NS), {
-      apiVersion: "secrets-store.csi.x-k8s.io/v1",
-      kind: "SecretProviderClass",
-      metadata: { name: sp, namespace: NS },
-      spec: {
-        provider: "azure",
-        parameters: {
-          keyvaultName: DEMO_VAULT,
-          tenantId: DEMO_TENANT_ID,
-          cloudName: "AzureStackCloud",
-          cloudEnvFileName: emulator!.cloudEnvFile,
-          objects: `array:\n  - |\n    objectName: ${DEMO_SECRET_NAME}\n    objectType: secret\n`,
-        },
-      },
-    });
+    await kube!.create(
+      spcPath(NS),
+      azureSpc(sp, NS, {
+        keyvaultName: DEMO_VAULT,
+        tenantId: DEMO_TENANT_ID,
+        cloudName: "AzureStackCloud",
+        cloudEnvFileName: emulator!.cloudEnvFile,
+        objects: `array:\n  - |\n    objectName: ${DEMO_SECRET_NAME}\n    objectType: secret\n`,
+      }),
+    );
     const value = emulator!.store.getSecretValue(DEMO_VAULT, DEMO_SECRET_NAME);
     const got = {} as Record<Side, Map<string, MountedFile>>;
     for (const side of ["upstream", "ours"] as const) {
       const pod = pods[side];
       const target = targetPathFor(join(dir!, "kubelet-sp"), pod.uid);
       scratch.push({ side, target, uid: pod.uid });
-      const secretExchanges = () => emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID });
+      const secretExchanges = () =>
+        emulator!.count({ route: "entra.token", status: 200, principal: DEMO_CLIENT_ID });
       const before = secretExchanges();
-      await eventually(`${side}: publish with the new SPC`, async () => {
-        try {
-          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: sp, target, secrets: { clientid: DEMO_CLIENT_ID, clientsecret: DEMO_CLIENT_SECRET } }));
-          return true;
-        } catch (e) {
-          // The driver's informer may not have seen the new SPC yet; anything else is the answer.
-          if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? "")) return undefined;
-          throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
-        }
-      }, 15_000);
+      await eventually(
+        `${side}: publish with the new SPC`,
+        async () => {
+          try {
+            await csi[side]!.call(
+              "Node",
+              "NodePublishVolume",
+              publishRequest({
+                pod,
+                spc: sp,
+                target,
+                secrets: { clientid: DEMO_CLIENT_ID, clientsecret: DEMO_CLIENT_SECRET },
+              }),
+            );
+            return true;
+          } catch (e) {
+            // The driver's informer may not have seen the new SPC yet; anything else is the answer.
+            if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? ""))
+              return undefined;
+            throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, {
+              cause: e,
+            });
+          }
+        },
+        15_000,
+      );
       // Our provider reuses a principal's access token, so only the first of the two mounts asks Entra.
-      expect(secretExchanges() - before, `${side}: client-secret token requests`).to.equal(side === "upstream" ? 1 : 0);
+      expect(secretExchanges() - before, `${side}: client-secret token requests`).to.equal(
+        side === "upstream" ? 1 : 0,
+      );
       got[side] = readMountedFiles(target);
       expect([...got[side].keys()]).to.deep.equal([DEMO_SECRET_NAME]);
       expect(got[side].get(DEMO_SECRET_NAME)!.contents.toString("utf8")).to.equal(value);
@@ -541,7 +763,16 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     const badTarget = targetPathFor(join(dir!, "kubelet-sp-wrong"), pods.upstream.uid);
     let err: { code?: number; details?: string } | undefined;
     try {
-      await csi.upstream!.call("Node", "NodePublishVolume", publishRequest({ pod: pods.upstream, spc: sp, target: badTarget, secrets: { clientid: DEMO_CLIENT_ID, clientsecret: wrong } }));
+      await csi.upstream!.call(
+        "Node",
+        "NodePublishVolume",
+        publishRequest({
+          pod: pods.upstream,
+          spc: sp,
+          target: badTarget,
+          secrets: { clientid: DEMO_CLIENT_ID, clientsecret: wrong },
+        }),
+      );
     } catch (e) {
       err = e as { code?: number; details?: string };
     }
@@ -551,63 +782,83 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     expect(mountsUnder(badTarget)).to.deep.equal([]);
 
     for (const v of scratch.splice(0)) {
-      await csi[v.side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target });
+      await csi[v.side]!.call("Node", "NodeUnpublishVolume", {
+        volume_id: volumeIdFor(v.uid),
+        target_path: v.target,
+      });
       expect(mountsUnder(v.target)).to.deep.equal([]);
     }
   });
 
   it("nested paths and file modes from our provider are laid out the same by both drivers", async () => {
     const now = Math.floor(Date.now() / 1000);
-    for (const [i, v] of ["one", "two", "three"].entries()) emulator!.store.setSecret(DEMO_VAULT, "multi", `multi-${v}`, { contentType: "text/plain", created: now - 10 + i });
+    for (const [i, v] of ["one", "two", "three"].entries())
+      emulator!.store.setSecret(DEMO_VAULT, "multi", `multi-${v}`, {
+        contentType: "text/plain",
+        created: now - 10 + i,
+      });
     const nested = "interop-nested";
-    await kube!.create(spcPath(NS), {
-      apiVersion: "secrets-store.csi.x-k8s.io/v1",
-      kind: "SecretProviderClass",
-      metadata: { name: nested, namespace: NS },
-      spec: {
-        provider: "azure",
-        parameters: {
-          clientID: DEMO_CLIENT_ID,
-          keyvaultName: DEMO_VAULT,
-          tenantId: DEMO_TENANT_ID,
-          cloudName: "AzureStackCloud",
-          cloudEnvFileName: emulator!.cloudEnvFile,
-          objects: [
-            "array:",
-            "  - |",
-            "    objectName: multi",
-            "    objectType: secret",
-            "    objectVersionHistory: 2",
-            '    filePermission: "0600"',
-            "  - |",
-            `    objectName: ${DEMO_SECRET_NAME}`,
-            "    objectType: secret",
-            `    objectAlias: nested/dir/${DEMO_SECRET_NAME}`,
-            '    filePermission: "0440"',
-            "",
-          ].join("\n"),
-        },
-      },
-    });
+    await kube!.create(
+      spcPath(NS),
+      azureSpc(nested, NS, {
+        clientID: DEMO_CLIENT_ID,
+        keyvaultName: DEMO_VAULT,
+        tenantId: DEMO_TENANT_ID,
+        cloudName: "AzureStackCloud",
+        cloudEnvFileName: emulator!.cloudEnvFile,
+        objects: [
+          "array:",
+          "  - |",
+          "    objectName: multi",
+          "    objectType: secret",
+          "    objectVersionHistory: 2",
+          '    filePermission: "0600"',
+          "  - |",
+          `    objectName: ${DEMO_SECRET_NAME}`,
+          "    objectType: secret",
+          `    objectAlias: nested/dir/${DEMO_SECRET_NAME}`,
+          '    filePermission: "0440"',
+          "",
+        ].join("\n"),
+      }),
+    );
     const trees = {} as Record<Side, { files: Map<string, MountedFile>; dirs: string[] }>;
     for (const side of ["upstream", "ours"] as const) {
       const pod = pods[side];
       const target = targetPathFor(join(dir!, "kubelet-nested"), pod.uid);
       scratch.push({ side, target, uid: pod.uid });
-      await eventually(`${side}: publish with the new SPC`, async () => {
-        try {
-          await csi[side]!.call("Node", "NodePublishVolume", publishRequest({ pod, spc: nested, target, tokens: await mintToken(pod) }));
-          return true;
-        } catch (e) {
-          if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? "")) return undefined;
-          throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, { cause: e });
-        }
-      }, 15_000);
-      const dirs = ["multi", "nested", "nested/dir"].map((d) => `${d}:${(statSync(join(target, d)).mode & 0o777).toString(8)}`);
+      await eventually(
+        `${side}: publish with the new SPC`,
+        async () => {
+          try {
+            await csi[side]!.call(
+              "Node",
+              "NodePublishVolume",
+              publishRequest({ pod, spc: nested, target, tokens: await mintToken(pod) }),
+            );
+            return true;
+          } catch (e) {
+            if (/failed to get secretproviderclass/.test((e as { details?: string }).details ?? ""))
+              return undefined;
+            throw new Error(`${side} driver: ${(e as Error).message}\n${logsOf(side)}`, {
+              cause: e,
+            });
+          }
+        },
+        15_000,
+      );
+      const dirs = ["multi", "nested", "nested/dir"].map(
+        (d) => `${d}:${(statSync(join(target, d)).mode & 0o777).toString(8)}`,
+      );
       trees[side] = { files: readMountedFiles(target), dirs };
     }
     const up = trees.upstream.files;
-    expect([...up.keys()].sort()).to.deep.equal(["multi/0", "multi/1", "multi/2", `nested/dir/${DEMO_SECRET_NAME}`]);
+    expect([...up.keys()].sort()).to.deep.equal([
+      "multi/0",
+      "multi/1",
+      "multi/2",
+      `nested/dir/${DEMO_SECRET_NAME}`,
+    ]);
     expect(up.get("multi/0")!.mode).to.equal(0o600);
     expect(up.get(`nested/dir/${DEMO_SECRET_NAME}`)!.mode).to.equal(0o440);
     expect(up.get("multi/0")!.contents.toString()).to.equal("multi-three");
@@ -618,7 +869,10 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
     }
     expect(trees.ours.dirs, "directory modes").to.deep.equal(trees.upstream.dirs);
     for (const v of scratch.splice(0)) {
-      await csi[v.side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(v.uid), target_path: v.target });
+      await csi[v.side]!.call("Node", "NodeUnpublishVolume", {
+        volume_id: volumeIdFor(v.uid),
+        target_path: v.target,
+      });
       expect(mountsUnder(v.target)).to.deep.equal([]);
     }
   });
@@ -626,7 +880,10 @@ describe(`peers: upstream secrets-store-csi-driver ${PEER_VERSIONS["secrets-stor
   it("unpublishes both: no mount and no target left", async () => {
     expect([...published].sort(), "both publishes ran").to.deep.equal(["ours", "upstream"]);
     for (const side of ["upstream", "ours"] as const) {
-      await csi[side]!.call("Node", "NodeUnpublishVolume", { volume_id: volumeIdFor(pods[side].uid), target_path: targets[side] });
+      await csi[side]!.call("Node", "NodeUnpublishVolume", {
+        volume_id: volumeIdFor(pods[side].uid),
+        target_path: targets[side],
+      });
       published.delete(side);
       expect(existsSync(targets[side]), `${targets[side]} removed`).to.equal(false);
     }
