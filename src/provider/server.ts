@@ -117,7 +117,9 @@ function toStatus(e: unknown, signal: AbortSignal): grpc.ServiceError {
   let code = grpc.status.UNKNOWN;
   let message: string;
   if (err instanceof RequestError) message = err.message;
-  else if (signal.aborted && (err.name === "AbortError" || err.name === "TimeoutError" || err === signal.reason)) {
+  else if (signal.aborted) {
+    // Once the call's deadline passed (or the caller cancelled), that is why the mount
+    // failed, however the provider wrapped the abort ("failed to get objectType:…").
     code = (signal.reason as Error | undefined)?.name === "TimeoutError" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED;
     message = `failed to mount objects, error: ${err.message}`;
   } else message = `failed to mount objects, error: ${err.message}`;
